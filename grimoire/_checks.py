@@ -1,0 +1,52 @@
+"""Argument checks shared by the public functions, with Keras-style messages.
+
+Each message names the argument, says what was expected and shows what was received.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def positive_int(name, value, *, allow_zero=False):
+    """Returns `value` as an int, or raises if it is not a positive integer (bool is refused)."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"Argument `{name}` must be an integer. Received: {name}={value!r} (of type {type(value).__name__})")
+    lowest = 0 if allow_zero else 1
+    if value < lowest:
+        kind = "a non-negative" if allow_zero else "a positive"
+        raise ValueError(f"Argument `{name}` must be {kind} integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def int_tuple(name, value, rank, *, allow_zero=False):
+    """Expands an int or a sequence of `rank` ints (like Keras' `kernel_size=3`) to a tuple."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        value = (value,) * rank
+    if not isinstance(value, (tuple, list)) or len(value) != rank:
+        raise ValueError(
+            f"Argument `{name}` must be an integer or a tuple of {rank} integers. Received: {name}={value!r}"
+        )
+    return tuple(positive_int(name, v, allow_zero=allow_zero) for v in value)
+
+
+def one_of(name, value, choices):
+    """Returns `value` lower-cased if it is one of `choices`, else raises."""
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise ValueError(f"Argument `{name}` must be one of {sorted(choices)}. Received: {name}={value!r}")
+    return value.lower()
+
+
+def array(name, value, *, ndim=None, dtype=np.float64):
+    """Converts `value` to a numpy array of `dtype`, checking its rank."""
+    try:
+        result = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"Argument `{name}` must be array-like of numbers. Received: {name} of type {type(value).__name__}"
+        ) from None
+    if ndim is not None and result.ndim != ndim:
+        raise ValueError(
+            f"Argument `{name}` must have rank {ndim}. Received: {name} with shape {result.shape} (rank {result.ndim})"
+        )
+    return result

@@ -1,0 +1,35 @@
+"""Fixtures every claim test shares: determinism and the heavy models built once per session."""
+
+import random
+
+import numpy as np
+import pytest
+
+SEED = 1234
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    """Seeds Python, numpy and TensorFlow and starts each test from a clear Keras session."""
+    import keras
+
+    keras.backend.clear_session()
+    random.seed(SEED)
+    np.random.seed(SEED)
+    keras.utils.set_random_seed(SEED)
+    yield
+
+
+@pytest.fixture
+def rng():
+    """A numpy Generator with the spec's seed, for test data."""
+    return np.random.default_rng(SEED)
+
+
+@pytest.fixture(scope="session")
+def xception():
+    """Keras' Xception at 299x299 with random weights (no download), built once per session."""
+    import keras
+
+    keras.utils.set_random_seed(SEED)
+    return keras.applications.Xception(weights=None)

@@ -1,0 +1,23 @@
+"""Named tolerances for the spec, each with where it comes from.
+
+Compare a float32 result with a float64 oracle using these, never an unnamed literal.
+"""
+
+# float32 has a 24-bit significand: one rounding is 2**-24 ~ 6e-8; a short chain of
+# elementwise operations stays within ~1e-6 relative.
+RTOL_FLOAT32_ELEMENTWISE = 1e-6
+
+# A dot product of n float32 terms accumulates rounding ~ sqrt(n) * 2**-24 relative to the
+# sum of |terms|; a Dense layer with a few hundred inputs stays below 1e-5.
+RTOL_FLOAT32_DOT = 1e-5
+ATOL_FLOAT32_DOT = 1e-5
+
+# Convolutions (oneDNN picks blocked/Winograd-like algorithms, reordering the sums) agree
+# with a float64 sliding window to ~5e-4 relative on unit-scale data.
+RTOL_CONV = 5e-4
+ATOL_CONV = 5e-4
+
+# Two float32 paths through the same TensorFlow graph (eager vs compiled vs XLA, batch vs
+# single image): the same ops, possibly fused differently.
+RTOL_SAME_GRAPH = 1e-5
+ATOL_SAME_GRAPH = 1e-6
