@@ -33,6 +33,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "claim(*ids): the catalogue claims this test proves (ids from the claims catalogue)"
     )
+    config.addinivalue_line(
+        "markers", "tooling: a test of the project's own tooling (ledger, CLI, exercises, report); proves no claim"
+    )
     config.pluginmanager.register(LedgerPlugin(config), "grimoire-ledger")
 
 

@@ -1,0 +1,467 @@
+"""Parameter counts from shapes and configuration alone.
+
+A layer's parameter count is fixed by what it is configured to do and by the shape of what it
+receives; nothing has to be read off its weights. Each formula below is a small pure function;
+`count_params` walks a built model and applies the right one to every layer, and `param_table`
+shows the working next to `model.summary()`.
+
+Example:
+
+>>> import keras
+>>> model = keras.Sequential([keras.layers.Dense(32, activation="relu"),
+...                           keras.layers.Dense(10, activation="softmax")])
+>>> model.build(input_shape=(None, 3))
+>>> count_params(model)
+458
+"""
+
+import math
+
+import keras
+
+from ._checks import positive_int
+
+
+# --- the formulas --------------------------------------------------------------------------------
+
+
+def dense_params(input_size, output_size, *, use_bias=True):
+    """Parameters of a Dense layer.
+
+    Formula:
+        input_size * output_size          # one weight per (input, unit) pair: the kernel
+        + output_size if use_bias         # one bias per unit
+
+    Args:
+        input_size: size of the last axis of the input.
+        output_size: number of units.
+        use_bias: whether the layer adds a bias vector.
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+
+    >>> dense_params(3, 32)
+    128
+    """
+    input_size = positive_int("input_size", input_size)
+    output_size = positive_int("output_size", output_size)
+    return input_size * output_size + (output_size if _flag("use_bias", use_bias) else 0)
+
+
+def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1):
+    """Parameters of a convolution (Conv1D/2D/3D and their Transpose versions).
+
+    Formula:
+        prod(kernel_size) * (in_channels / groups) * filters   # one window per filter
+        + filters if use_bias                                  # one bias per filter
+
+    Args:
+        kernel_size: the window size, an int or a tuple of ints (one per spatial axis).
+        in_channels: channels of the input.
+        filters: channels of the output (number of filters).
+        use_bias: whether the layer adds a bias per filter.
+        groups: number of channel groups; each filter sees `in_channels / groups` channels.
+
+    Returns:
+        The number of parameters, an int.
+
+    Example:
+
+    >>> conv_params(3, 3, 32)        # a 3x3 Conv2D from RGB to 32 maps
+    896
+    """
+    window = _window("kernel_size", kernel_size)
+    in_channels = positive_int("in_channels", in_channels)
+    filters = positive_int("filters", filters)
+    groups = positive_int("groups", groups)
+    if in_channels % groups:
+        raise ValueError(
+            f"Argument `in_channels` must be divisible by `groups`. Received: in_channels={in_channels}, groups={groups}"
+        )
+    return window * (in_channels // groups) * filters + (filters if _flag("use_bias", use_bias) else 0)
+
+
+def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_bias=True):
+    """Parameters of a depthwise convolution: one window per input channel and multiplier.
+
+    Formula:
+        prod(kernel_size) * in_channels * depth_multiplier
+        + in_channels * depth_multiplier if use_bias
+
+    Example:
+
+    >>> depthwise_conv_params(3, 728)
+    7280
+    """
+    window = _window("kernel_size", kernel_size)
+    maps = positive_int("in_channels", in_channels) * positive_int("depth_multiplier", depth_multiplier)
+    return window * maps + (maps if _flag("use_bias", use_bias) else 0)
+
+
+def separable_conv_params(kernel_size, in_channels, filters, *, depth_multiplier=1, use_bias=True):
+    """Parameters of a separable convolution: a depthwise step, then a 1x1 pointwise step.
+
+    Formula:
+        prod(kernel_size) * in_channels * depth_multiplier     # depthwise kernel
+        + in_channels * depth_multiplier * filters              # pointwise kernel
+        + filters if use_bias
+
+    Example:
+
+    >>> separable_conv_params(3, 728, 728, use_bias=False)   # one of Xception's middle-flow convs
+    536536
+    """
+    window = _window("kernel_size", kernel_size)
+    maps = positive_int("in_channels", in_channels) * positive_int("depth_multiplier", depth_multiplier)
+    filters = positive_int("filters", filters)
+    return window * maps + maps * filters + (filters if _flag("use_bias", use_bias) else 0)
+
+
+def batch_norm_params(channels, *, center=True, scale=True):
+    """Parameters of BatchNormalization, trainable and not.
+
+    Formula:
+        channels * (center + scale)   # beta and gamma, trained
+        + 2 * channels                # moving mean and variance, updated but not trained
+
+    Example:
+
+    >>> batch_norm_params(32)
+    128
+    """
+    channels = positive_int("channels", channels)
+    return channels * (_flag("center", center) + _flag("scale", scale)) + 2 * channels
+
+
+def layer_norm_params(features, *, center=True, scale=True):
+    """Parameters of LayerNormalization over `features` normalised values.
+
+    Formula:
+        features * (center + scale)   # beta and gamma
+
+    Example:
+
+    >>> layer_norm_params(64)
+    128
+    """
+    features = positive_int("features", features)
+    return features * (_flag("center", center) + _flag("scale", scale))
+
+
+def embedding_params(input_dim, output_dim):
+    """Parameters of an Embedding: one `output_dim` vector per token.
+
+    Formula:
+        input_dim * output_dim
+
+    Example:
+
+    >>> embedding_params(1000, 64)
+    64000
+    """
+    return positive_int("input_dim", input_dim) * positive_int("output_dim", output_dim)
+
+
+RNN_GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def rnn_params(cell, input_size, units, *, use_bias=True, reset_after=True):
+    """Parameters of a SimpleRNN, GRU or LSTM layer.
+
+    Formula:
+        gates * units * (input_size + units)     # input kernel and recurrent kernel per gate
+        + gates * units if use_bias              # one bias per gate unit
+        + gates * units if GRU and reset_after   # GRU keeps a second, recurrent bias
+
+    gates = 1 (SimpleRNN), 3 (GRU), 4 (LSTM).
+
+    Example:
+
+    >>> rnn_params("LSTM", 8, 16)
+    1600
+    """
+    if cell not in RNN_GATES:
+        raise ValueError(f"Argument `cell` must be one of {sorted(RNN_GATES)}. Received: cell={cell!r}")
+    gates = RNN_GATES[cell]
+    input_size = positive_int("input_size", input_size)
+    units = positive_int("units", units)
+    biases = _flag("use_bias", use_bias) * (2 if cell == "GRU" and _flag("reset_after", reset_after) else 1)
+    return gates * units * (input_size + units) + biases * gates * units
+
+
+# --- applying them to built layers ---------------------------------------------------------------
+
+# Layers that own no weights whatever their configuration.
+PARAMETER_FREE = tuple(
+    getattr(keras.layers, name)
+    for name in (
+        "InputLayer", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Identity", "Lambda",
+        "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
+        "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Masking",
+        "Flatten", "Reshape", "Permute", "RepeatVector", "Rescaling",
+        "Cropping1D", "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+        "UpSampling1D", "UpSampling2D", "UpSampling3D",
+        "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+        "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+        "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+        "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+    )
+    if hasattr(keras.layers, name)
+)
+
+CONVOLUTIONS = (
+    keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
+    keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
+)
+DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
+SEPARABLE = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
+
+
+def input_shape_of(layer):
+    """The (batch-inclusive) input shape a built layer was built with.
+
+    Keras records it in the layer's build config; for a layer inside a Functional model the
+    symbolic input gives the same answer.
+    """
+    shape = (layer.get_build_config() or {}).get("input_shape")
+    if shape is None:
+        try:
+            shape = layer.input.shape
+        except (AttributeError, ValueError):
+            shape = None
+    return None if shape is None else _as_shape(shape)
+
+
+def output_shape_of(layer):
+    """The output shape of a built layer, from its symbolic output or from its input shape."""
+    try:
+        return _as_shape(layer.output.shape)
+    except (AttributeError, ValueError):
+        pass
+    shape = input_shape_of(layer)
+    return None if shape is None else _as_shape(layer.compute_output_shape(shape))
+
+
+def layer_params(layer):
+    """The analytic parameter count of one built layer and the formula used.
+
+    Args:
+        layer: a built `keras.layers.Layer` (a nested model counts as one layer).
+
+    Returns:
+        A tuple `(count, formula)`: the int count and the formula as text.
+
+    Raises:
+        ValueError: the layer is not built, or its type has no formula here.
+    """
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(
+            f"Argument `layer` must be a Keras layer. Received: layer={layer!r} (of type {type(layer).__name__})"
+        )
+    if isinstance(layer, keras.Model):
+        return count_params(layer), "sum over its layers"
+    kind = type(layer)
+    if isinstance(layer, PARAMETER_FREE) and kind.__module__.startswith("keras."):
+        return 0, "no weights"
+    if not layer.built:
+        raise ValueError(
+            f"Layer '{layer.name}' is not built, so its input shape is unknown. Build the model first: "
+            "call it on data, call `model.build(input_shape)`, or give it a `keras.Input`."
+        )
+    shape = input_shape_of(layer)
+    config = layer.get_config()
+    formula = _FORMULAS.get(kind)
+    if formula is None:
+        raise ValueError(
+            f"No parameter formula for layer '{layer.name}' of type {kind.__module__}.{kind.__name__}. "
+            "Add one to grimoire.params (a function of its config and input shape) rather than guessing. "
+            f"Known types: {sorted(k.__name__ for k in _FORMULAS)} and the parameter-free layers."
+        )
+    return formula(config, shape)
+
+
+def count_params(model_or_layer):
+    """Counts the parameters of a built model or layer from configuration and shapes alone.
+
+    Never reads the weights: each layer's count comes from its type's formula applied to its config
+    and input shape. The result equals Keras' `count_params()`, which is the claim the spec checks.
+
+    Args:
+        model_or_layer: a built `keras.Model` (Sequential, Functional or subclassed, possibly
+            nested) or a built `keras.layers.Layer`.
+
+    Returns:
+        The total number of parameters (trainable and not), an int.
+
+    Example:
+
+    >>> import keras
+    >>> layer = keras.layers.Dense(32)
+    >>> layer.build((None, 3))
+    >>> count_params(layer)
+    128
+    """
+    if not isinstance(model_or_layer, keras.layers.Layer):
+        raise TypeError(
+            "Argument `model_or_layer` must be a Keras model or layer. "
+            f"Received: {model_or_layer!r} (of type {type(model_or_layer).__name__})"
+        )
+    if not isinstance(model_or_layer, keras.Model):
+        return layer_params(model_or_layer)[0]
+    model = model_or_layer
+    if not model.built:
+        raise ValueError(
+            f"Model '{model.name}' is not built, so its layers' input shapes are unknown. "
+            "Call `model.build(input_shape)` or call the model on a batch first."
+        )
+    if _own_weights(model):
+        raise ValueError(
+            f"Model '{model.name}' creates weights of its own (add_weight in a subclass), which no layer "
+            "formula describes. Put them in a layer of their own."
+        )
+    return sum(layer_params(layer)[0] for layer in model.layers)
+
+
+def param_table(model):
+    """One row per layer: name, type, input shape, output shape, count and formula.
+
+    Read it next to `model.summary()`: the counts are derived, not read.
+
+    Args:
+        model: a built `keras.Model`.
+
+    Returns:
+        A list of dicts with keys `name`, `type`, `input_shape`, `output_shape`, `params`, `formula`.
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"Argument `model` must be a keras.Model. Received: model of type {type(model).__name__}")
+    count_params(model)  # validates the model as a whole first
+    return [
+        {
+            "name": layer.name,
+            "type": type(layer).__name__,
+            "input_shape": input_shape_of(layer),
+            "output_shape": output_shape_of(layer),
+            "params": count,
+            "formula": formula,
+        }
+        for layer in model.layers
+        for count, formula in [layer_params(layer)]
+    ]
+
+
+def format_param_table(model):
+    """`param_table` as aligned text, ending with the total."""
+    rows = param_table(model)
+    lines = [f"{'layer':<28}{'type':<24}{'input':<22}{'output':<22}{'params':>12}  formula"]
+    for r in rows:
+        lines.append(
+            f"{r['name']:<28}{r['type']:<24}{str(r['input_shape']):<22}{str(r['output_shape']):<22}"
+            f"{r['params']:>12,}  {r['formula']}"
+        )
+    lines.append(f"{'total':<96}{sum(r['params'] for r in rows):>12,}")
+    return "\n".join(lines)
+
+
+# --- per-type formulas on (config, input_shape) --------------------------------------------------
+
+
+def _dense(config, shape):
+    n = dense_params(shape[-1], config["units"], use_bias=config["use_bias"])
+    return n, f"{shape[-1]}*{config['units']}" + (f" + {config['units']}" if config["use_bias"] else "")
+
+
+def _channels(config, shape):
+    axis = -1 if config.get("data_format", "channels_last") == "channels_last" else 1
+    return shape[axis]
+
+
+def _conv(config, shape):
+    cin, k, f, groups = _channels(config, shape), config["kernel_size"], config["filters"], config.get("groups", 1)
+    n = conv_params(k, cin, f, use_bias=config["use_bias"], groups=groups)
+    seen = f"({cin}/{groups})" if groups > 1 else f"{cin}"
+    return n, f"{'*'.join(map(str, k))}*{seen}*{f}" + (f" + {f}" if config["use_bias"] else "")
+
+
+def _depthwise(config, shape):
+    cin, k, m = _channels(config, shape), config["kernel_size"], config["depth_multiplier"]
+    n = depthwise_conv_params(k, cin, depth_multiplier=m, use_bias=config["use_bias"])
+    return n, f"{'*'.join(map(str, k))}*{cin}*{m}" + (f" + {cin * m}" if config["use_bias"] else "")
+
+
+def _separable(config, shape):
+    cin, k, m, f = _channels(config, shape), config["kernel_size"], config["depth_multiplier"], config["filters"]
+    n = separable_conv_params(k, cin, f, depth_multiplier=m, use_bias=config["use_bias"])
+    return n, f"{'*'.join(map(str, k))}*{cin}*{m} + {cin * m}*{f}" + (f" + {f}" if config["use_bias"] else "")
+
+
+def _normalised_size(config, shape):
+    axes = config["axis"] if isinstance(config["axis"], (list, tuple)) else [config["axis"]]
+    return math.prod(shape[a] for a in axes)
+
+
+def _batch_norm(config, shape):
+    c = _normalised_size(config, shape)
+    return batch_norm_params(c, center=config["center"], scale=config["scale"]), f"{c}*{config['center'] + config['scale']} + 2*{c}"
+
+
+def _layer_norm(config, shape):
+    d = _normalised_size(config, shape)
+    scale = config["scale"] or config.get("rms_scaling", False)
+    center = config["center"] and not config.get("rms_scaling", False)
+    return layer_norm_params(d, center=center, scale=scale), f"{d}*{center + scale}"
+
+
+def _embedding(config, shape):
+    return embedding_params(config["input_dim"], config["output_dim"]), f"{config['input_dim']}*{config['output_dim']}"
+
+
+def _rnn(name):
+    def formula(config, shape):
+        u, i = config["units"], shape[-1]
+        n = rnn_params(name, i, u, use_bias=config["use_bias"], reset_after=config.get("reset_after", False))
+        return n, f"{RNN_GATES[name]}*{u}*({i}+{u}) + biases"
+
+    return formula
+
+
+_FORMULAS = {
+    keras.layers.Dense: _dense,
+    **{kind: _conv for kind in CONVOLUTIONS},
+    **{kind: _depthwise for kind in DEPTHWISE},
+    **{kind: _separable for kind in SEPARABLE},
+    keras.layers.BatchNormalization: _batch_norm,
+    keras.layers.LayerNormalization: _layer_norm,
+    keras.layers.Embedding: _embedding,
+    **{getattr(keras.layers, name): _rnn(name) for name in RNN_GATES},
+}
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _flag(name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"Argument `{name}` must be a bool. Received: {name}={value!r}")
+    return int(value)
+
+
+def _window(name, kernel_size):
+    sizes = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,)
+    if not sizes:
+        raise ValueError(f"Argument `{name}` must be an int or a non-empty tuple of ints. Received: {name}={kernel_size!r}")
+    return math.prod(positive_int(name, k) for k in sizes)
+
+
+def _as_shape(shape):
+    # A multi-input layer (Add, Concatenate) records a list of shapes.
+    if shape and all(isinstance(d, (tuple, list)) for d in shape):
+        return [_as_shape(s) for s in shape]
+    return tuple(None if d is None else int(d) for d in shape)
+
+
+def _own_weights(model):
+    # Weights a subclassed model created itself (not through a sub-layer); Keras keeps them apart.
+    return bool(getattr(model, "_trainable_variables", None) or getattr(model, "_non_trainable_variables", None))
