@@ -4,8 +4,14 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 SEED = 1234
+
+# Property tests draw the same examples on every run and every xdist worker (derandomize), and
+# never time out on a loaded machine: TensorFlow's first call in a process can take seconds.
+settings.register_profile("spec", derandomize=True, deadline=None, max_examples=30, print_blob=True)
+settings.load_profile("spec")
 
 
 @pytest.fixture(autouse=True)
