@@ -14,5 +14,3 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
-
-SUBMODULES = ("params", "models", "metrics", "conv", "filters", "digits", "cam", "synthetic", "flops")

@@ -7,6 +7,9 @@ from pathlib import Path
 
 DEFAULT = "grimoire"
 
+# The modules a spec may reach through `impl`; a missing one makes its claims pending.
+MODULES = ("params", "models", "metrics", "conv", "filters", "digits", "cam", "synthetic", "flops")
+
 
 class Implementation:
     """A package whose submodules (``params``, ``models``, ...) are imported on first access.
@@ -30,19 +33,24 @@ class Implementation:
                 "Argument `spec` must be a module name or a path to a package directory. "
                 f"Received: spec={spec!r}"
             )
+        text = str(spec)
+        if all(part.isidentifier() for part in text.split(".")):
+            try:
+                return cls(importlib.import_module(text), text)
+            except ModuleNotFoundError as error:
+                if error.name != text.split(".")[0] or not Path(text).is_dir():
+                    raise
         path = Path(spec)
         if path.is_dir():
             return cls(_import_directory(path.resolve()), str(path.resolve()))
-        if path.suffix == ".py" or "/" in str(spec) or "\\" in str(spec):
-            raise ValueError(
-                f"Argument `spec` looks like a path but {str(spec)!r} is not a package directory. "
-                "Pass the directory that holds __init__.py (e.g. `--impl my_grimoire/`)."
-            )
-        return cls(importlib.import_module(str(spec)), str(spec))
+        raise ValueError(
+            f"Argument `spec` must be an importable package name or a package directory, but {text!r} is "
+            "neither. Pass e.g. `--impl grimoire` or `--impl path/to/my_grimoire/` (the folder holding __init__.py)."
+        )
 
     def __getattr__(self, name):
-        if name.startswith("_"):
-            raise AttributeError(name)
+        if name not in MODULES:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}; its modules are {MODULES}.")
         try:
             return importlib.import_module(f"{self._package.__name__}.{name}")
         except ModuleNotFoundError as error:
