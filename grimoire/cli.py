@@ -1,6 +1,7 @@
 """The `grimoire` command line: one subcommand per job.
 
     grimoire check [PYTEST_ARGS...]    run the specification and print the claim ledger
+                                       (arguments it does not know go to pytest)
 """
 
 import argparse
@@ -39,14 +40,18 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("check", help="run the specification and print the claim ledger")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments (e.g. -k dense)")
-    p.set_defaults(run=check)
+    p.set_defaults(run=check, passes_pytest_args=True)
 
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `check` hands every argument it does not know to pytest (`grimoire check -n 0 -k dense`).
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args, "passes_pytest_args", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.pytest_args = unknown
     return args.run(args)
 
 
