@@ -19,7 +19,9 @@ def _deterministic():
     """Seeds Python, numpy and TensorFlow and starts each test from a clear Keras session."""
     import keras
 
-    keras.backend.clear_session()
+    # free_memory=False skips a full gc.collect() (~0.2 s CPU per test with TensorFlow loaded);
+    # the session state is still reset, and Python's own GC frees the old objects later.
+    keras.backend.clear_session(free_memory=False)
     random.seed(SEED)
     np.random.seed(SEED)
     keras.utils.set_random_seed(SEED)
