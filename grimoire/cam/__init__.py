@@ -1,0 +1,36 @@
+"""Class activation maps: which parts of an image a convnet's decision rests on.
+
+A base pipeline (`base.py`) plus one short module per method:
+
+- `find_target_layer(model)`: the last layer with a spatial (4-D) output (`target.py`).
+- `grad_cam(model, images, ...)`: Grad-CAM heatmaps; `grad_cam_details` adds raw maps, channel
+  weights, features and gradients; `GradCAM(model)` is the compiled step to build once and call
+  on many batches (`gradcam.py`).
+- `hires_cam(...)` / `HiResCAM`: gradients times features (`hirescam.py`).
+- `cam(model, images)`: classic CAM for GAP + Dense heads (`classic.py`).
+- `upsample`, `overlay`, `save_overlay`: heatmaps onto images (`image.py`).
+
+Example:
+
+>>> import keras, numpy as np
+>>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="conv"),
+...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+>>> find_target_layer(model)
+'conv'
+>>> heat = grad_cam(model, np.random.rand(2, 8, 8, 1))
+>>> heat.shape, bool(heat.min() >= 0 and heat.max() <= 1)
+((2, 6, 6), True)
+"""
+
+from .base import CamResult, GradientCAM, PreActivation, gradient_model
+from .classic import cam, cam_details
+from .gradcam import GradCAM, grad_cam, grad_cam_details
+from .hirescam import HiResCAM, hires_cam, hires_cam_details
+from .image import overlay, save_overlay, upsample
+from .target import find_target_layer, locate_layer, spatial_layers
+
+__all__ = [
+    "CamResult", "GradCAM", "GradientCAM", "HiResCAM", "PreActivation", "cam", "cam_details",
+    "find_target_layer", "grad_cam", "grad_cam_details", "gradient_model", "hires_cam",
+    "hires_cam_details", "locate_layer", "overlay", "save_overlay", "spatial_layers", "upsample",
+]

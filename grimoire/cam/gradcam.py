@@ -1,0 +1,65 @@
+"""Grad-CAM (Selvaraju et al. 2017): channel weights are the spatially averaged gradients.
+
+    dA[b, i, j, c] = d score[b, k_b] / d A[b, i, j, c]
+    weights[b, c]  = mean over (i, j) of dA[b, i, j, c]        (per image: never over the batch)
+    map[b, i, j]   = sum over c of weights[b, c] * A[b, i, j, c]
+    heatmap        = relu(map) / max(relu(map))                (0 everywhere if that max is 0)
+"""
+
+import tensorflow as tf
+
+from .base import GradientCAM, explainer
+
+
+class GradCAM(GradientCAM):
+    """Grad-CAM, built once for a model and called on many batches.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="conv"),
+    ...     keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    >>> step = GradCAM(model)
+    >>> step(np.ones((4, 8, 8, 1))).shape
+    (4, 6, 6)
+    >>> step(np.zeros((4, 8, 8, 1))).shape, step.trace_count   # same size: no new trace
+    ((4, 6, 6), 1)
+    """
+
+    method = "grad-cam"
+
+    def combine(self, features, gradients):
+        weights = tf.reduce_mean(gradients, axis=(1, 2))
+        maps = tf.einsum("bijc,bc->bij", features, weights)
+        return maps, weights
+
+
+def grad_cam(model, images, *, layer_name=None, class_index=None, score="logits", jit_compile=False):
+    """Grad-CAM heatmaps of `images` for `model`, in [0, 1] at the feature-map resolution.
+
+    The compiled step is built once per (model, layer, score) and reused by later calls.
+
+    Args:
+        model: a built `keras.Model` with output `(batch, classes)`.
+        images: (batch, height, width, channels) matching the model's input.
+        layer_name: str or None, the target layer (None: `find_target_layer(model)`).
+        class_index: None (top class of each image), an int (every image) or one int per image.
+        score: "logits" (default: the score before any final softmax/sigmoid) or "probability".
+        jit_compile: bool, run the step under XLA.
+
+    Returns:
+        numpy float32 array `(batch, h, w)`; `upsample` it to the image size.
+    """
+    return grad_cam_details(
+        model, images, layer_name=layer_name, class_index=class_index, score=score, jit_compile=jit_compile
+    ).heatmaps
+
+
+def grad_cam_details(model, images, *, layer_name=None, class_index=None, score="logits", jit_compile=False):
+    """Like `grad_cam`, returning the whole `CamResult`: raw maps, channel weights, features, gradients.
+
+    Returns:
+        `CamResult(heatmaps, maps, weights, features, gradients, scores, class_index)`, numpy arrays.
+    """
+    step = explainer(GradCAM, model, layer_name=layer_name, score=score, jit_compile=jit_compile)
+    return step.explain(images, class_index)

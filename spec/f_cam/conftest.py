@@ -1,0 +1,20 @@
+"""Section F fixtures: one trained shapes convnet (with held-out images and true boxes) per session."""
+
+import types
+
+import pytest
+
+SHAPES_SEED = 0
+
+
+@pytest.fixture(scope="session")
+def shapes(impl):
+    """The synthetic shapes data's trained GAP-head convnet and its held-out images, built once.
+
+    Attributes: model, images, labels, boxes (top, left, bottom, right; exclusive ends), classes.
+    `train_shapes_model` seeds itself, so serial and xdist runs train the same model.
+    """
+    model, (images, labels, boxes) = impl.synthetic.train_shapes_model(seed=SHAPES_SEED)
+    return types.SimpleNamespace(
+        model=model, images=images, labels=labels, boxes=boxes, classes=tuple(impl.synthetic.SHAPES)
+    )
