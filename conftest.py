@@ -1,2 +1,31 @@
 # The Grimoire pytest plugin: claim markers, the `impl` fixture, the claim ledger.
 pytest_plugins = ["grimoire.pytest_plugin", "pytester"]
+
+
+# The study text runs: every ```python block of README.md and docs/*.md is a test (Sybil). Blocks of one
+# page share a namespace, top to bottom; `>>>` blocks are doctests; `<!-- skip: next -->` skips a block.
+# Only pages that exist are collected, so a section page can land later.
+from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
+
+from sybil import Sybil
+from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
+
+
+def _seed_page(namespace):
+    """Each page starts from the spec's seed, like a claim test."""
+    import random
+
+    import keras
+    import numpy as np
+
+    keras.backend.clear_session(free_memory=False)
+    random.seed(1234)
+    np.random.seed(1234)
+    keras.utils.set_random_seed(1234)
+
+
+pytest_collect_file = Sybil(
+    parsers=[PythonCodeBlockParser(doctest_optionflags=ELLIPSIS | NORMALIZE_WHITESPACE), SkipParser()],
+    patterns=["README.md", "docs/*.md"],
+    setup=_seed_page,
+).pytest()

@@ -2,6 +2,9 @@
 
     grimoire check [PYTEST_ARGS...]    run the specification and print the claim ledger
                                        (arguments it does not know go to pytest)
+    grimoire exercises init DIR        write a learner's package: the reference with its bodies removed
+    grimoire exercises check DIR [--section S | --claim ID] [--watch]
+                                       check it against the spec; end with the progress
 """
 
 import argparse
@@ -35,12 +38,49 @@ def check(args):
     return run_spec(args.pytest_args)
 
 
+def exercises_init(args):
+    from .exercises import write_exercises
+
+    try:
+        written = write_exercises(args.dir)
+    except ValueError as error:
+        raise SystemExit(f"grimoire exercises init: {error}") from None
+    print(f"Wrote {len(written)} files to {args.dir}; start with {Path(args.dir) / 'EXERCISES.md'}.")
+    print(f"Check your work with: grimoire exercises check {args.dir}")
+    return 0
+
+
+def exercises_check(args):
+    from .exercises import check, watch
+
+    def once():
+        try:
+            return check(args.dir, section=args.section, claim=args.claim)
+        except ValueError as error:
+            raise SystemExit(f"grimoire exercises check: {error}") from None
+
+    return watch(args.dir, once) if args.watch else once()
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="grimoire", description="TensorFlow/Keras fundamentals, proven by code.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("check", help="run the specification and print the claim ledger")
     p.set_defaults(run=check, passes_pytest_args=True)
+
+    p = commands.add_parser("exercises", help="learn: write the functions yourself, checked by the spec")
+    exercises = p.add_subparsers(dest="exercises_command", required=True)
+    p = exercises.add_parser("init", help="write a learner's package to DIR (a new or empty directory)")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(run=exercises_init)
+    p = exercises.add_parser("check", help="run the spec against the package in DIR and show the progress")
+    p.add_argument("dir", metavar="DIR")
+    only = p.add_mutually_exclusive_group()
+    only.add_argument("--section", metavar="S", help="only the claims of one section (A, B, ...)")
+    only.add_argument("--claim", metavar="ID", help="only one claim")
+    p.add_argument("--watch", action="store_true", help="check again whenever a .py file in DIR is saved")
+    p.set_defaults(run=exercises_check)
 
     return parser
 

@@ -4,7 +4,7 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 SEED = 1234
 
@@ -12,6 +12,15 @@ SEED = 1234
 # never time out on a loaded machine: TensorFlow's first call in a process can take seconds.
 settings.register_profile("spec", derandomize=True, deadline=None, max_examples=30, print_blob=True)
 settings.load_profile("spec")
+# Against a learner's package (--impl DIR) an unwritten function raises NotImplementedError on every
+# example; shrinking that repeats costly model builds for nothing, so stop at the first failure.
+settings.register_profile("learner", parent=settings.get_profile("spec"), phases=[Phase.explicit, Phase.reuse, Phase.generate])
+
+
+def pytest_configure(config):
+    # Runs before the test modules are imported, so their @given picks up the profile.
+    if config.getoption("impl") != "grimoire":
+        settings.load_profile("learner")
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +50,15 @@ def xception():
 
     keras.utils.set_random_seed(SEED)
     return keras.applications.Xception(weights=None)
+
+
+DIGITS_SEED = 0
+
+
+@pytest.fixture(scope="session")
+def digits_convnet(impl):
+    """The digits convnet trained once per session: `(model, held-out accuracy)` (sections E, F, report).
+
+    `train_convnet` seeds itself with DIGITS_SEED, so every process trains the same model.
+    """
+    return impl.digits.train_convnet(seed=DIGITS_SEED)
