@@ -21,3 +21,16 @@ ATOL_CONV = 5e-4
 # single image): the same ops, possibly fused differently.
 RTOL_SAME_GRAPH = 1e-5
 ATOL_SAME_GRAPH = 1e-6
+
+# Two float64 computations of the same sums in different orders (loops vs one matmul): each term
+# rounds at 2**-53 ~ 1e-16; sums of a few hundred unit-scale terms stay far below 1e-10.
+RTOL_FLOAT64_REORDER = 1e-10
+ATOL_FLOAT64_REORDER = 1e-10
+
+# A bound computed in float64 and the float32 samples drawn against it (the bound itself is cast
+# to float32 before sampling): one float32 rounding, 2**-23 relative, can put a sample past it.
+RTOL_FLOAT32_BOUND = 2.0**-23
+
+# Statistical checks: an estimate may differ from its expectation by Z_STATISTICAL standard errors
+# (two-sided p ~ 6e-7 per check under a normal approximation; the draws are seeded, so a pass is stable).
+Z_STATISTICAL = 5.0
