@@ -5,7 +5,7 @@ A base pipeline (`base.py`) plus one short module per method:
 - `find_target_layer(model)`: the last layer with a spatial (4-D) output (`target.py`).
 - `grad_cam(model, images, ...)`: Grad-CAM heatmaps; `grad_cam_details` adds raw maps, channel
   weights, features and gradients; `GradCAM(model)` is the compiled step to build once and call
-  on many batches (`gradcam.py`).
+  on many batches (`gradcam.py`); `explainer(GradCAM, model)` is the cached one `grad_cam` uses.
 - `hires_cam(...)` / `HiResCAM`: gradients times features (`hirescam.py`).
 - `cam(model, images)`: classic CAM for GAP + Dense heads (`classic.py`).
 - `upsample`, `overlay`, `save_overlay`: heatmaps onto images (`image.py`).
@@ -22,7 +22,7 @@ Example:
 ((2, 6, 6), True)
 """
 
-from .base import CamResult, GradientCAM, PreActivation, gradient_model
+from .base import CamResult, GradientCAM, PreActivation, explainer, gradient_model, tap
 from .classic import cam, cam_details
 from .gradcam import GradCAM, grad_cam, grad_cam_details
 from .hirescam import HiResCAM, hires_cam, hires_cam_details
@@ -30,7 +30,7 @@ from .image import overlay, save_overlay, upsample
 from .target import find_target_layer, locate_layer, spatial_layers
 
 __all__ = [
-    "CamResult", "GradCAM", "GradientCAM", "HiResCAM", "PreActivation", "cam", "cam_details",
+    "CamResult", "GradCAM", "GradientCAM", "HiResCAM", "PreActivation", "cam", "cam_details", "explainer",
     "find_target_layer", "grad_cam", "grad_cam_details", "gradient_model", "hires_cam",
-    "hires_cam_details", "locate_layer", "overlay", "save_overlay", "spatial_layers", "upsample",
+    "hires_cam_details", "locate_layer", "overlay", "save_overlay", "spatial_layers", "tap", "upsample",
 ]

@@ -140,6 +140,7 @@ def tap(model, inputs, paths):
         `(output, taps)`: the model's output on `inputs`, and `taps[path] = (layer input, layer output)`.
     """
     taps = {}
+    last = []
 
     def call(layer, *args, **kwargs):
         inner = [p[1:] for p in paths if p[0] is layer and len(p) > 1]
@@ -150,18 +151,19 @@ def tap(model, inputs, paths):
             out = layer(*args, **kwargs)
         if any(len(p) == 1 and p[0] is layer for p in paths):
             taps[(layer,)] = (args[0], out)
+        last[:] = [out]
         return out
 
     if isinstance(model, keras.Sequential):
-        out = inputs
         for layer in model.layers:
-            out = call(layer, out)
+            call(layer, last[0] if last else inputs)
     else:
         structured = [inputs] if isinstance(model.input, (list, tuple)) else inputs
-        out = keras.models.clone_model(
-            model, input_tensors=structured, clone_function=lambda layer: layer, call_function=call
-        ).outputs[0]
-    return out, taps
+        # Layers run in topological order, so the last call made is the single output's. We keep
+        # that tensor rather than the clone's `outputs`: a model built on intermediate tensors
+        # copies its graph, and the copy is not connected to the outer graph we are tapping.
+        keras.models.clone_model(model, input_tensors=structured, clone_function=lambda layer: layer, call_function=call)
+    return last[0], taps
 
 
 def _check_score(score):

@@ -1,0 +1,62 @@
+"""The gradient model takes the original model's input and returns the feature maps AND the predictions."""
+
+import keras
+import numpy as np
+import pytest
+
+from spec.tolerances import ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT, RTOL_SAME_GRAPH
+
+pytestmark = pytest.mark.claim("grad-model-same-input")
+
+L = keras.layers
+
+
+def _softmax(z):
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_xception_gradient_model_shares_the_input_and_taps_block14(impl, xception):
+    """On Xception: the very same input tensor; outputs (10, 10, 2048) feature maps and 1000 scores."""
+    grad_model = impl.cam.gradient_model(xception)
+    assert grad_model.inputs[0] is xception.inputs[0]
+    shapes = [tuple(t.shape) for t in grad_model.outputs]
+    assert shapes[0] == (None, 10, 10, 2048)
+    assert shapes[-1] == tuple(xception.outputs[0].shape) == (None, 1000)
+
+
+def test_outputs_equal_the_layer_activations_and_the_predictions(impl, shapes):
+    """Features equal the layers applied one by one; predictions equal the model's; logits give them by softmax."""
+    model, images = shapes.model, shapes.images[:16]
+    features, logits, predictions = (np.asarray(t) for t in impl.cam.gradient_model(model)(images))
+    # Oracle: call the layers eagerly in order, no functional graph involved.
+    x = images
+    for name in ("conv1", "pool1", "conv2", "pool2", "features"):
+        x = model.get_layer(name)(x)
+    np.testing.assert_allclose(features, x, rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    np.testing.assert_allclose(predictions, model(images), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    kernel, bias = model.get_layer("predictions").get_weights()
+    expected_logits = np.asarray(x, np.float64).mean(axis=(1, 2)) @ kernel + bias
+    np.testing.assert_allclose(logits, expected_logits, rtol=RTOL_FLOAT32_DOT, atol=RTOL_FLOAT32_DOT)
+    np.testing.assert_allclose(_softmax(logits), predictions, atol=RTOL_FLOAT32_DOT)
+
+
+def test_a_layer_inside_nested_models_is_tapped_on_the_outer_input(impl, rng):
+    """A target two models deep: the gradient model still starts from the outer input and ends in its predictions."""
+    inner_in = keras.Input((6, 6, 4))
+    inner = keras.Model(inner_in, L.Conv2D(5, 3, activation="relu", name="target")(inner_in), name="inner")
+    mid_in = keras.Input((8, 8, 3))
+    middle = keras.Model(mid_in, inner(L.Conv2D(4, 3, name="stem")(mid_in)), name="middle")
+    inputs = keras.Input((8, 8, 3))
+    scaled = L.Rescaling(0.5, name="scale")(inputs)
+    outputs = L.Dense(3, activation="softmax", name="head")(L.GlobalAveragePooling2D()(middle(scaled)))
+    model = keras.Model(inputs, outputs)
+    images = rng.uniform(-1, 1, size=(4, 8, 8, 3)).astype("float32")
+
+    grad_model = impl.cam.gradient_model(model)
+    features, _, predictions = (np.asarray(t) for t in grad_model(images))
+    expected = inner.get_layer("target")(middle.get_layer("stem")(model.get_layer("scale")(images)))
+    assert grad_model.inputs[0] is model.inputs[0]
+    np.testing.assert_allclose(features, expected, rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    np.testing.assert_allclose(predictions, model(images), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)

@@ -1,0 +1,66 @@
+"""Maps for two classes whose weights differ are different: the class index picks what is explained."""
+
+import keras
+import numpy as np
+import pytest
+
+from spec.f_cam import oracles
+
+pytestmark = pytest.mark.claim("gradcam-class-sensitive")
+
+
+def _two_object_images(shapes, count=60, gap=2):
+    """Pairs of held-out images of different classes whose boxes are `gap` pixels apart, overlaid (pixelwise max)."""
+    x, y, b = shapes.images, shapes.labels, shapes.boxes
+    first, second = [], []
+    for i in range(len(x)):
+        for j in range(i + 1, len(x)):
+            apart = (b[i, 2] + gap <= b[j, 0] or b[j, 2] + gap <= b[i, 0]
+                     or b[i, 3] + gap <= b[j, 1] or b[j, 3] + gap <= b[i, 1])
+            if y[i] != y[j] and apart:
+                first.append(i)
+                second.append(j)
+                break
+        if len(first) == count:
+            break
+    first, second = np.array(first), np.array(second)
+    return np.maximum(x[first], x[second]), (y[first], b[first]), (y[second], b[second])
+
+
+def test_each_class_map_points_at_its_own_object(impl, shapes):
+    """In an image with two objects, the map of each object's class peaks on that object (>= 90%), not the other."""
+    images, (labels_a, boxes_a), (labels_b, boxes_b) = _two_object_images(shapes)
+    size = images.shape[1:3]
+    map_a = impl.cam.grad_cam(shapes.model, images, class_index=labels_a)
+    map_b = impl.cam.grad_cam(shapes.model, images, class_index=labels_b)
+    assert oracles.peak_in_box(map_a, boxes_a, size).mean() >= 0.9
+    assert oracles.peak_in_box(map_b, boxes_b, size).mean() >= 0.9
+    assert oracles.peak_in_box(map_a, boxes_b, size).mean() <= 0.1
+    assert np.abs(map_a - map_b).max(axis=(1, 2)).min() > 0.5
+
+
+def test_every_class_gets_its_own_weights(impl, shapes):
+    """For each class k, the raw map is the features weighted by column k of the head, / (H*W) (numpy oracle)."""
+    model, images = shapes.model, shapes.images[:6]
+    kernel = model.get_layer("predictions").get_weights()[0].astype(np.float64)
+    maps = [impl.cam.grad_cam_details(model, images, class_index=k) for k in range(kernel.shape[1])]
+    features = maps[0].features.astype(np.float64)
+    for k, details in enumerate(maps):
+        expected = oracles.gap_dense_cam(features, kernel, [k] * len(images)) / 64
+        np.testing.assert_allclose(details.maps, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
+    for k in range(1, len(maps)):
+        assert not np.allclose(maps[k].heatmaps, maps[0].heatmaps, atol=0.1)
+
+
+def test_two_classes_with_the_same_weights_get_the_same_map(impl, shapes):
+    """Control: copy class 0's weights and bias into class 1 and their maps coincide (the weights are what differ)."""
+    model = keras.models.clone_model(shapes.model)
+    model.set_weights(shapes.model.get_weights())
+    head = model.get_layer("predictions")
+    kernel, bias = head.get_weights()
+    kernel[:, 1], bias[1] = kernel[:, 0], bias[0]
+    head.set_weights([kernel, bias])
+    images = shapes.images[:8]
+    np.testing.assert_array_equal(
+        impl.cam.grad_cam(model, images, class_index=0), impl.cam.grad_cam(model, images, class_index=1)
+    )

@@ -1,0 +1,92 @@
+"""On a GAP + Dense head, Grad-CAM of the logit is CAM / (H*W), and the map sums to logit - bias."""
+
+import keras
+import numpy as np
+import pytest
+
+from spec.f_cam import oracles
+from spec.tolerances import ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT, RTOL_SAME_GRAPH
+
+pytestmark = pytest.mark.claim("gradcam-equals-cam")
+
+L = keras.layers
+
+
+def _features(model, layer_name, images):
+    """The target layer's activations, by calling the layers before it eagerly (no CAM code involved)."""
+    x = images
+    for layer in model.layers:
+        x = layer(x)
+        if layer.name == layer_name:
+            return np.asarray(x, dtype=np.float64)
+    raise AssertionError(layer_name)
+
+
+def _dot_atol(features, kernel):
+    """float32 rounding of a C-term dot product, relative to the sum of |terms| (see RTOL_FLOAT32_DOT)."""
+    return RTOL_FLOAT32_DOT * np.einsum("bijc,ck->", np.abs(features), np.abs(kernel)) / features.shape[0]
+
+
+@pytest.mark.parametrize("class_index", [pytest.param(None, id="top-class"), pytest.param(2, id="class-2")])
+def test_trained_model_gradcam_is_cam_over_hw(impl, shapes, class_index):
+    """Trained shapes convnet (8x8 maps): Grad-CAM raw map = CAM / 64; its sum = logit - bias."""
+    model, images = shapes.model, shapes.images[:24]
+    kernel, bias = (w.astype(np.float64) for w in model.get_layer("predictions").get_weights())
+    features = _features(model, "features", images)
+    logits = oracles.gap_dense_logits(features, kernel, bias)
+    classes = logits.argmax(axis=1) if class_index is None else np.full(len(images), class_index)
+    cam = oracles.gap_dense_cam(features, kernel, classes)
+    hw = features.shape[1] * features.shape[2]
+    atol = _dot_atol(features, kernel)
+
+    details = impl.cam.grad_cam_details(model, images, class_index=class_index)
+    np.testing.assert_array_equal(details.class_index, classes)
+    np.testing.assert_allclose(details.maps, cam / hw, rtol=RTOL_FLOAT32_DOT, atol=atol / hw)
+    chosen = logits[np.arange(len(images)), classes]
+    np.testing.assert_allclose(details.maps.sum(axis=(1, 2)), chosen - bias[classes], rtol=RTOL_FLOAT32_DOT, atol=atol)
+    # Same picture once normalised: CAM and Grad-CAM heatmaps coincide.
+    np.testing.assert_allclose(details.heatmaps, oracles.normalized(cam), atol=1e-5)
+
+
+def test_classic_cam_matches_the_zhou_formula(impl, shapes):
+    """impl.cam.cam_details: maps = sum_c W[c, k] A[..., c], weights = W[:, k], scores = logits."""
+    model, images = shapes.model, shapes.images[:24]
+    kernel, bias = (w.astype(np.float64) for w in model.get_layer("predictions").get_weights())
+    features = _features(model, "features", images)
+    logits = oracles.gap_dense_logits(features, kernel, bias)
+    classes = logits.argmax(axis=1)
+    details = impl.cam.cam_details(model, images)
+    np.testing.assert_array_equal(details.class_index, classes)
+    np.testing.assert_allclose(details.maps, oracles.gap_dense_cam(features, kernel, classes), atol=_dot_atol(features, kernel))
+    np.testing.assert_allclose(details.weights, kernel[:, classes].T, rtol=RTOL_SAME_GRAPH)
+    np.testing.assert_allclose(details.scores, logits, rtol=RTOL_FLOAT32_DOT, atol=_dot_atol(features, kernel))
+    np.testing.assert_allclose(impl.cam.cam(model, images), details.heatmaps, atol=ATOL_SAME_GRAPH)
+
+
+def test_hirescam_equals_gradcam_on_gap_but_not_on_flatten(impl, rng):
+    """HiResCAM (gradient x activation) equals Grad-CAM on a GAP head; on a Flatten head only HiResCAM sums to the logit."""
+    images = rng.uniform(0, 1, size=(6, 10, 10, 1)).astype("float32")
+    gap = keras.Sequential(
+        [keras.Input((10, 10, 1)), L.Conv2D(6, 3, activation="relu", name="conv"), L.GlobalAveragePooling2D(),
+         L.Dense(4, activation="softmax", name="head")]
+    )
+    np.testing.assert_allclose(
+        impl.cam.hires_cam_details(gap, images).maps, impl.cam.grad_cam_details(gap, images).maps, rtol=1e-5, atol=1e-6
+    )
+
+    flat = keras.Sequential(
+        [keras.Input((10, 10, 1)), L.Conv2D(6, 3, activation="relu", name="conv"), L.Flatten(), L.Dense(4, name="head")]
+    )
+    kernel, bias = (w.astype(np.float64) for w in flat.get_layer("head").get_weights())
+    features = _features(flat, "conv", images)
+    logits = features.reshape(len(images), -1) @ kernel + bias
+    top = logits.argmax(axis=1)
+    # Oracle: a Flatten+Dense logit's gradient at (i, j, c) is its own weight W[(i, j, c), k].
+    per_position = kernel[:, top].T.reshape(features.shape)
+    expected = (per_position * features).sum(axis=-1)
+    hires = impl.cam.hires_cam_details(flat, images)
+    grad = impl.cam.grad_cam_details(flat, images)
+    atol = RTOL_FLOAT32_DOT * np.abs(per_position * features).sum(axis=(1, 2, 3)).max()
+    np.testing.assert_allclose(hires.maps, expected, atol=atol)
+    np.testing.assert_allclose(hires.maps.sum(axis=(1, 2)), logits[np.arange(6), top] - bias[top], atol=atol)
+    assert np.abs(grad.maps - hires.maps).max() > 100 * atol  # Grad-CAM averaged the positions away

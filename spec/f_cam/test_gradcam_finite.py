@@ -1,0 +1,68 @@
+"""Degenerate evidence (all-negative maps, zero gradients, dead features) gives an all-zero map, never NaN."""
+
+import keras
+import numpy as np
+import pytest
+
+from spec.f_cam import oracles
+
+pytestmark = pytest.mark.claim("gradcam-finite")
+
+L = keras.layers
+
+
+def _model(*, conv_bias=0.0, dense_kernel=None):
+    """ReLU features (>= 0) -> GAP -> Dense softmax, with chosen head weights."""
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu", name="conv"), L.GlobalAveragePooling2D(),
+         L.Dense(3, activation="softmax", name="head")]
+    )
+    conv = model.get_layer("conv")
+    kernel, bias = conv.get_weights()
+    conv.set_weights([np.abs(kernel) + 0.1, np.full_like(bias, conv_bias)])
+    if dense_kernel is not None:
+        head = model.get_layer("head")
+        head.set_weights([np.full((4, 3), dense_kernel, np.float32), np.zeros(3, np.float32)])
+    return model
+
+
+@pytest.mark.parametrize(
+    "build, case",
+    [
+        # Features are >= 0 and every class weight is negative: each channel's pooled gradient is < 0,
+        # so the map sum_c w_c A_c is <= 0 everywhere and its ReLU is 0.
+        pytest.param(lambda: _model(dense_kernel=-1.0), "negative", id="all-negative-evidence"),
+        # A zero head: the gradient of every logit is exactly 0.
+        pytest.param(lambda: _model(dense_kernel=0.0), "zero", id="zero-gradients"),
+        # Conv bias -100 on inputs in [0, 1]: every ReLU is off, the features are all 0.
+        pytest.param(lambda: _model(conv_bias=-100.0), "zero", id="dead-features"),
+    ],
+)
+@pytest.mark.parametrize("method", ["grad_cam_details", "hires_cam_details", "cam_details"])
+def test_degenerate_evidence_gives_an_all_zero_finite_map(impl, rng, build, case, method):
+    """The raw map is <= 0 (numpy oracle) and the heatmap is exactly 0 everywhere, with no NaN."""
+    model = build()
+    images = rng.uniform(0, 1, size=(4, 8, 8, 1)).astype("float32")
+    details = getattr(impl.cam, method)(model, images)
+    assert np.all(np.isfinite(details.maps)) and np.all(np.isfinite(details.heatmaps))
+    if case == "negative":
+        assert details.maps.max() < 0
+    else:
+        assert np.all(details.maps == 0)
+    np.testing.assert_array_equal(details.heatmaps, np.zeros_like(details.heatmaps))
+    np.testing.assert_array_equal(details.heatmaps, oracles.normalized(details.maps))
+
+
+def test_a_saturated_probability_gives_zeros_not_nan(impl, rng):
+    """score='probability' on a softmax that rounds to 1.0: zero gradient, zero map, still finite; overlays stay finite."""
+    model = _model()
+    head = model.get_layer("head")
+    kernel = np.zeros((4, 3), np.float32)
+    kernel[:, 0] = 1e4  # logit 0 exceeds the others by thousands: softmax is exactly (1, 0, 0)
+    head.set_weights([kernel, np.zeros(3, np.float32)])
+    images = rng.uniform(0.5, 1, size=(3, 8, 8, 1)).astype("float32")
+    assert np.all(model.predict(images, verbose=0)[:, 0] == 1.0)
+    heatmaps = impl.cam.grad_cam(model, images, score="probability")
+    np.testing.assert_array_equal(heatmaps, np.zeros_like(heatmaps))
+    picture = impl.cam.overlay(images[0], impl.cam.upsample(heatmaps[0], (8, 8)))
+    assert picture.dtype == np.uint8 and picture.shape == (8, 8, 3)
