@@ -1,0 +1,77 @@
+"""Benchmark plumbing: skip rules, machine info, the measured peak and the `extra_info` recorder.
+
+Benchmarks run with `pytest spec/benchmarks --benchmark-only -p no:xdist`; the default run
+skips them (`--benchmark-skip` is in the project's addopts). Under xdist they are skipped too:
+two workers on two cores would time each other's load, not the code.
+"""
+
+import os
+
+import pytest
+
+from . import machine
+
+HERE = os.path.dirname(__file__)
+
+
+def _xdist_active(config):
+    return config.getoption("dist", "no") != "no" or "PYTEST_XDIST_WORKER" in os.environ
+
+
+def pytest_collection_modifyitems(config, items):
+    if not _xdist_active(config):
+        return
+    skip = pytest.mark.skip(
+        reason="benchmarks are disabled under xdist: parallel workers share the cores and would time "
+        "each other's load. Run `pytest spec/benchmarks --benchmark-only -p no:xdist`."
+    )
+    for item in items:
+        if str(item.path).startswith(HERE):
+            item.add_marker(skip)
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    machine_info.update(machine.info())
+
+
+@pytest.fixture(scope="session")
+def machine_peak():
+    """The matmul GFLOP/s and copy GB/s of this machine, measured once when the session starts."""
+    return {"matmul_gflops": machine.matmul_gflops(), "copy_gbs": machine.copy_gbs()}
+
+
+@pytest.fixture
+def record(benchmark, machine_peak):
+    """Returns `record(**facts)`: stores facts and derived speeds in the benchmark's `extra_info`.
+
+    Call it after the benchmark ran. Speeds use the fastest round (the least disturbed by other
+    load on a shared machine), like the peak they are compared with.
+
+    Args (keywords): flops (per call), bytes (minimum memory traffic per call, optional), device,
+        batch_size, path (the rung of the ladder), case (the problem size), precision (default:
+        what `device` uses for float32).
+    """
+
+    def record(*, flops, device, batch_size, path, case, bytes=None, precision=None, **more):
+        info = benchmark.extra_info
+        info.update(
+            flops=int(flops),
+            device=device,
+            precision=precision or machine.precision(device),
+            batch_size=int(batch_size),
+            path=path,
+            case=case,
+            peak_gflops=machine_peak["matmul_gflops"],
+            peak_copy_gbs=machine_peak["copy_gbs"],
+            **more,
+        )
+        if bytes is not None:
+            info["bytes"] = int(bytes)
+            info["intensity"] = flops / bytes  # FLOP per byte, the roofline's x axis
+        if benchmark.stats is not None:  # None when benchmarks are disabled (run once, untimed)
+            seconds = benchmark.stats.stats.min
+            info["gflops"] = flops / seconds / 1e9
+            info["fraction_of_peak"] = info["gflops"] / machine_peak["matmul_gflops"]
+        return info
+
+    return record

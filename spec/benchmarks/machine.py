@@ -1,0 +1,135 @@
+"""What the benchmarks run on and the machine's ceiling they are measured against.
+
+`matmul_gflops` (a large float32 matrix product, the best a CPU or GPU does) and `copy_gbs` (a large
+memory copy) are measured in the same run as every other benchmark, so results are reported as a
+fraction of what this machine, loaded as it is right now, can do.
+"""
+
+import os
+import platform
+import time
+
+import numpy as np
+import pytest
+
+PEAK_MATMUL_N = 2048  # 17 GFLOP per product: large enough for full-speed BLAS, ~0.1 s on 2 cores
+COPY_BYTES = 256 * 2**20  # far beyond every cache level (the L3 here is shared and large)
+
+
+def gpus():
+    """The GPUs TensorFlow sees (physical devices)."""
+    import tensorflow as tf
+
+    return tf.config.list_physical_devices("GPU")
+
+
+def device_params():
+    """`pytest.param`s over the devices TensorFlow sees: "cpu" always, "gpu:N" per GPU.
+
+    Without a GPU a "gpu:0" case is still collected, and skipped with the reason, so a run on a
+    GPU machine and one here list the same cases.
+    """
+    found = gpus()
+    params = [pytest.param("cpu", id="cpu")]
+    for i in range(max(len(found), 1)):
+        marks = () if found else pytest.mark.skip(reason="no GPU visible to TensorFlow on this machine")
+        params.append(pytest.param(f"gpu:{i}", id=f"gpu:{i}", marks=marks))
+    return params
+
+
+def tf_device(device):
+    """TensorFlow's device string for "cpu" or "gpu:N"."""
+    kind, _, index = device.partition(":")
+    return f"/{kind.upper()}:{index or 0}"
+
+
+def precision(device):
+    """The arithmetic a float32 matmul/conv really uses on `device`.
+
+    On an Ampere or newer GPU TensorFlow runs float32 matmuls and convolutions in TF32 (10-bit
+    mantissa) unless `tf.config.experimental.enable_tensor_float_32_execution(False)`.
+    """
+    import tensorflow as tf
+
+    if not device.startswith("gpu"):
+        return "float32"
+    index = int(device.partition(":")[2] or 0)
+    details = tf.config.experimental.get_device_details(gpus()[index])
+    capability = details.get("compute_capability", (0, 0))
+    if tf.config.experimental.tensor_float_32_execution_enabled() and capability >= (8, 0):
+        return "TF32"
+    return "float32"
+
+
+def best_time(fn, repeats):
+    """The fastest of `repeats` calls after one warm-up call (least disturbed by other load)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_operands(n=PEAK_MATMUL_N):
+    """Two `n x n` float32 matrices of unit-normal entries."""
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+
+
+def matmul_fn(a, b, device="cpu"):
+    """A compiled float32 `a @ b` on `device`: returns `(run, flops)`, `run()` giving a numpy array."""
+    import tensorflow as tf
+
+    with tf.device(tf_device(device)):
+        a, b = tf.constant(a), tf.constant(b)
+    product = tf.function(tf.matmul)
+
+    def run():
+        with tf.device(tf_device(device)):
+            return product(a, b).numpy()
+
+    return run, 2 * a.shape[0] * a.shape[1] * b.shape[1]
+
+
+def copy_fn(src, dst):
+    """A memory copy `dst[...] = src` (numpy's memcpy): returns `(run, bytes moved: read + write)`."""
+    return (lambda: np.copyto(dst, src)), src.nbytes + dst.nbytes
+
+
+def matmul_gflops(device="cpu", repeats=5):
+    """The machine's measured float32 matmul speed in GFLOP/s."""
+    run, flops = matmul_fn(*matmul_operands(), device)
+    return flops / best_time(run, repeats) / 1e9
+
+
+def copy_gbs(repeats=5):
+    """The machine's measured copy bandwidth in GB/s (bytes read plus bytes written)."""
+    src = np.ones(COPY_BYTES // 4, dtype=np.float32)
+    run, nbytes = copy_fn(src, np.empty_like(src))
+    return nbytes / best_time(run, repeats) / 1e9
+
+
+def info():
+    """Machine and library facts for the benchmark JSON and the report."""
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    gpu_names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus()]
+    return {
+        "cpu_model": cpu,
+        "cpu_count": os.cpu_count(),
+        "gpus": gpu_names,
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 CPUs)"),
+    }

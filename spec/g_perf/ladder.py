@@ -1,0 +1,139 @@
+"""The paths the section-G benchmarks compare, defined once for the correctness tests and the timings.
+
+Convolution ladder, slowest to fastest: the implementation's numpy `conv2d_reference` (explicit
+sliding window) and `conv2d_im2col` (one matrix product), then TensorFlow's `tf.nn` ops run eagerly,
+as a `tf.function` graph and compiled by XLA. Backward means the two gradients of a convolution:
+with respect to its input (what backpropagation passes on) and to its filter (what training
+updates).
+
+Grad-CAM ladder: the implementation's compiled step (graph, XLA), a textbook eager version written
+here (the Keras example's recipe, pooling per image), and the forward pass alone, compiled.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+TF_MODES = ("eager", "function", "xla")
+
+
+# --- convolution ------------------------------------------------------------------------------
+
+
+def compile_mode(fn, mode):
+    """`fn` run eagerly, as a `tf.function` graph, or as an XLA-compiled `tf.function`."""
+    if mode == "eager":
+        return fn
+    if mode == "function":
+        return tf.function(fn)
+    if mode == "xla":
+        return tf.function(fn, jit_compile=True)
+    raise ValueError(f"Argument `mode` must be one of {TF_MODES}. Received: mode={mode!r}")
+
+
+def tf_forward(kind, mode):
+    """TensorFlow's forward convolution (`kind` "conv" or "depthwise", stride 1, 'same')."""
+    if kind == "conv":
+        fn = lambda x, k: tf.nn.conv2d(x, k, strides=1, padding="SAME")  # noqa: E731
+    else:
+        fn = lambda x, k: tf.nn.depthwise_conv2d(x, k, strides=(1, 1, 1, 1), padding="SAME")  # noqa: E731
+    return compile_mode(fn, mode)
+
+
+def tf_backward(kind, wrt, mode):
+    """TensorFlow's gradient of `sum(conv(x, k) * g)` with respect to `wrt` ("input" or "filter").
+
+    Called as `f(x, k, g)`; the ops are the ones a training step runs (Conv2DBackpropInput/Filter
+    and their depthwise counterparts), taken directly so no path pays for a forward pass it does
+    not need.
+    """
+    if kind == "conv":
+        if wrt == "input":
+            fn = lambda x, k, g: tf.raw_ops.Conv2DBackpropInput(  # noqa: E731
+                input_sizes=tf.shape(x), filter=k, out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
+        else:
+            fn = lambda x, k, g: tf.raw_ops.Conv2DBackpropFilter(  # noqa: E731
+                input=x, filter_sizes=tf.shape(k), out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
+    else:
+        if wrt == "input":
+            fn = lambda x, k, g: tf.raw_ops.DepthwiseConv2dNativeBackpropInput(  # noqa: E731
+                input_sizes=tf.shape(x), filter=k, out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
+        else:
+            fn = lambda x, k, g: tf.raw_ops.DepthwiseConv2dNativeBackpropFilter(  # noqa: E731
+                input=x, filter_sizes=tf.shape(k), out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
+    return compile_mode(fn, mode)
+
+
+def numpy_forward(impl, path):
+    """The implementation's numpy convolution: "reference" or "im2col" (stride 1, 'same')."""
+    fn = {"reference": impl.conv.conv2d_reference, "im2col": impl.conv.conv2d_im2col}[path]
+    return lambda x, k: fn(x, k, padding="same")
+
+
+def conv_inputs(kind, batch, size, channels, filters, kernel_size, seed=0):
+    """Float32 images, kernel and upstream gradient of unit scale for one benchmark size."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, size, size, channels), dtype=np.float32)
+    # He-like scale keeps outputs of unit size whatever the fan-in, so one tolerance fits all.
+    fan_in = kernel_size * kernel_size * (channels if kind == "conv" else 1)
+    shape = (kernel_size, kernel_size, channels, filters if kind == "conv" else 1)
+    k = (rng.standard_normal(shape, dtype=np.float32) / np.sqrt(fan_in)).astype(np.float32)
+    out_channels = filters if kind == "conv" else channels
+    g = rng.standard_normal((batch, size, size, out_channels), dtype=np.float32)
+    return x, k, g
+
+
+def conv_macs(kind, batch, size, channels, filters, kernel_size):
+    """Multiply-adds of one forward pass (and of each gradient: they do the same products)."""
+    per_output = kernel_size * kernel_size * (channels if kind == "conv" else 1)
+    return batch * size * size * (filters if kind == "conv" else channels) * per_output
+
+
+# --- Grad-CAM ---------------------------------------------------------------------------------
+
+
+def textbook_grad_cam(model, layer_name):
+    """Grad-CAM as tutorials write it, run eagerly: a two-output model and a GradientTape per call.
+
+    Returns a function `images -> heatmaps (batch, h, w)`. The two-output model is built once
+    (tutorials often rebuild it per call, which would only make eager look worse). The class score
+    is the logit (the final Dense layer's pre-activation, recomputed from its weights); gradients
+    are pooled per image (axis 1, 2: pooling over the batch too is the common bug) and each map is
+    divided by its own maximum.
+    """
+    import keras
+
+    head = model.layers[-1]
+    grad_model = keras.Model(model.inputs[0], [model.get_layer(layer_name).output, head.input])
+
+    def heatmaps(images):
+        with tf.GradientTape() as tape:
+            features, pooled = grad_model(images, training=False)
+            logits = tf.matmul(pooled, head.kernel) + head.bias
+            top = tf.argmax(logits, axis=-1)
+            score = tf.gather(logits, top, batch_dims=1)
+        grads = tape.gradient(score, features)
+        weights = tf.reduce_mean(grads, axis=(1, 2))
+        maps = tf.nn.relu(tf.einsum("bijc,bc->bij", features, weights))
+        peak = tf.reduce_max(maps, axis=(1, 2), keepdims=True)
+        return tf.math.divide_no_nan(maps, peak).numpy()
+
+    return heatmaps
+
+
+def forward_only(model):
+    """The model's compiled inference pass: what Grad-CAM's cost is compared with."""
+    fn = tf.function(lambda x: model(x, training=False))
+    return lambda images: fn(images).numpy()
+
+
+def assert_same(got, want):
+    """`got` (float32 path) equals `want` (float64 oracle) to convolution tolerance.
+
+    The absolute part scales with the largest value: a filter gradient sums batch*height*width
+    products, so its entries grow like the square root of that count, and float32 rounding with
+    them; relative to the largest entry the error stays at the convolution level.
+    """
+    from ..tolerances import ATOL_CONV, RTOL_CONV
+
+    want = np.asarray(want)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=RTOL_CONV, atol=ATOL_CONV * max(1.0, float(np.abs(want).max())))
