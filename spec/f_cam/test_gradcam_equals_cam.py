@@ -16,6 +16,8 @@ def _features(model, layer_name, images):
     """The target layer's activations, by calling the layers before it eagerly (no CAM code involved)."""
     x = images
     for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
         x = layer(x)
         if layer.name == layer_name:
             return np.asarray(x, dtype=np.float64)
@@ -90,3 +92,23 @@ def test_hirescam_equals_gradcam_on_gap_but_not_on_flatten(impl, rng):
     np.testing.assert_allclose(hires.maps, expected, atol=atol)
     np.testing.assert_allclose(hires.maps.sum(axis=(1, 2)), logits[np.arange(6), top] - bias[top], atol=atol)
     assert np.abs(grad.maps - hires.maps).max() > 100 * atol  # Grad-CAM averaged the positions away
+
+
+def test_the_digits_convnet_gradcam_is_cam_over_hw(impl, digits_convnet):
+    """The real-data convnet of section D (8x8 digits, GAP -> Dense softmax): target conv3, Grad-CAM = CAM / (H*W)."""
+    model, accuracy = digits_convnet
+    assert accuracy >= 0.95  # precondition: a trained model, not a random one
+    images = impl.digits.load()[2][:32]
+    layer_name = impl.cam.find_target_layer(model)
+    assert layer_name == impl.digits.LAST_CONV
+    kernel, bias = (w.astype(np.float64) for w in model.layers[-1].get_weights())
+    features = _features(model, layer_name, images)
+    logits = oracles.gap_dense_logits(features, kernel, bias)
+    classes = logits.argmax(axis=1)
+    hw = features.shape[1] * features.shape[2]
+    atol = _dot_atol(features, kernel)
+    details = impl.cam.grad_cam_details(model, images)
+    np.testing.assert_array_equal(details.class_index, classes)
+    np.testing.assert_allclose(details.maps, oracles.gap_dense_cam(features, kernel, classes) / hw, rtol=RTOL_FLOAT32_DOT, atol=atol / hw)
+    np.testing.assert_allclose(details.maps.sum(axis=(1, 2)), logits[np.arange(len(images)), classes] - bias[classes], rtol=RTOL_FLOAT32_DOT, atol=atol)
+    assert np.all(np.isfinite(details.heatmaps)) and np.all(details.heatmaps.max(axis=(1, 2)) <= 1)
