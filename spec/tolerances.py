@@ -34,3 +34,9 @@ RTOL_FLOAT32_BOUND = 2.0**-23
 # Statistical checks: an estimate may differ from its expectation by Z_STATISTICAL standard errors
 # (two-sided p ~ 6e-7 per check under a normal approximation; the draws are seeded, so a pass is stable).
 Z_STATISTICAL = 5.0
+
+# A streaming metric keeps float32 sums: each of n additions rounds once (2**-24 relative), so a sum
+# of n non-negative terms is within n * 2**-24 of the float64 one-shot sum; the ratio in result()
+# takes two such sums. The metric tests keep n <= METRIC_MAX_SAMPLES.
+METRIC_MAX_SAMPLES = 128
+RTOL_FLOAT32_ACCUMULATION = 2 * METRIC_MAX_SAMPLES * 2.0**-24  # ~1.5e-5

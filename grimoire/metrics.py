@@ -1,0 +1,260 @@
+"""Two custom Keras metrics, written as models of the pattern.
+
+A metric is a small object with state. The pattern is always the same:
+
+- create the state in `__init__` with `self.add_variable(...)`: framework variables, not trainable, so
+  backpropagation never touches them;
+- `update_state(y_true, y_pred, sample_weight=None)` adds one batch to the state with `assign_add`;
+- `result()` turns the state into the number you read;
+- `reset_state()` puts the state back to zero (Keras calls it at the start of every epoch);
+- `get_config()` returns the constructor arguments, so the metric can be saved and rebuilt.
+
+Keep *sums* in the state and divide only in `result()`: sums of batches add up to the sum over all the
+data, so any split into batches (and any number of replicas) gives the same answer. An average of
+per-batch averages does not.
+
+Example:
+
+>>> rmse = RootMeanSquaredError()
+>>> rmse.update_state([0.0, 0.0], [3.0, 4.0])
+>>> rmse.update_state([0.0], [0.0])
+>>> round(float(rmse.result()), 4)  # sqrt((9 + 16 + 0) / 3)
+2.8868
+"""
+
+import numbers
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="grimoire")
+class RootMeanSquaredError(keras.metrics.Metric):
+    """Root mean squared error, streamed over batches, with optional sample weights.
+
+    For samples `i` with weights `w_i` (1 when not given), each sample's squared error is averaged
+    over its non-batch axes first (as Keras does), then::
+
+        rmse = sqrt(sum_i w_i * mean((y_true_i - y_pred_i) ** 2) / sum_i w_i)
+
+    State: two scalars, `squared_error_sum` (the numerator) and `total_weight` (the denominator).
+    Before any update (or if every weight is 0) the result is 0, not NaN, matching
+    `keras.metrics.RootMeanSquaredError`.
+
+    Args:
+        name: name of the metric (the key in `history` and in `evaluate`'s dict).
+        dtype: dtype of the state and the result (default: Keras' float type, float32).
+
+    Example:
+
+    >>> m = RootMeanSquaredError()
+    >>> m.update_state([[1.0], [2.0]], [[1.0], [4.0]], sample_weight=[1.0, 3.0])
+    >>> float(m.result())  # sqrt((1 * 0 + 3 * 4) / 4)
+    1.7320507764816284
+    """
+
+    def __init__(self, name="rmse", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.squared_error_sum = self.add_variable(shape=(), initializer="zeros", name="squared_error_sum")
+        self.total_weight = self.add_variable(shape=(), initializer="zeros", name="total_weight")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.convert_to_tensor(y_true, dtype=self.dtype)
+        y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+        y_true, y_pred = _same_rank(y_true, y_pred)
+        _check_same_shape(y_true, y_pred)
+        squared = ops.square(y_true - y_pred)
+        if len(squared.shape) > 1:
+            squared = ops.mean(squared, axis=tuple(range(1, len(squared.shape))))  # one value per sample
+        weight = _sample_weight(sample_weight, squared, self.dtype)
+        self.squared_error_sum.assign_add(ops.sum(weight * squared))
+        self.total_weight.assign_add(ops.sum(weight))
+
+    def result(self):
+        # divide_no_nan: 0 / 0 gives 0, so the metric is finite before the first update.
+        return ops.sqrt(ops.divide_no_nan(self.squared_error_sum, self.total_weight))
+
+    def reset_state(self):
+        self.squared_error_sum.assign(0.0)
+        self.total_weight.assign(0.0)
+
+
+@keras.saving.register_keras_serializable(package="grimoire")
+class BalancedAccuracy(keras.metrics.Metric):
+    """Balanced accuracy: the mean over classes of each class's recall, streamed over batches.
+
+    Plain accuracy rewards a model that always predicts the majority class; balanced accuracy gives
+    every class the same say. With sample weights `w_i` (1 when not given)::
+
+        recall_c = sum_i w_i [y_i == c and pred_i == c] / sum_i w_i [y_i == c]
+        balanced_accuracy = mean of recall_c over the classes c with sum_i w_i [y_i == c] > 0
+
+    Classes absent from the true labels seen so far (or whose samples all have weight 0) are left out
+    of the mean, as `sklearn.metrics.balanced_accuracy_score` does. Before any update the result is 0,
+    not NaN.
+
+    Predictions: `y_pred` holds one score per class, shape `(batch, num_classes)`, and the predicted
+    class is the arg-max (softmax does not move the arg-max, so `from_logits` does not matter here).
+    For `num_classes=2` a single score per sample, shape `(batch,)` or `(batch, 1)`, is also accepted:
+    class 1 when the score is above 0.5 (a probability) or above 0 (a logit, `from_logits=True`).
+
+    `y_true` holds integer labels in `[0, num_classes)`, shape `(batch,)` or `(batch, 1)`. A label out
+    of range raises `ValueError` when called eagerly; inside a compiled function (`fit`, `evaluate`)
+    a TensorFlow assertion stops the step with `InvalidArgumentError` instead of counting it silently.
+
+    State: two vectors of length `num_classes`, `true_positives` and `support` (the weighted
+    per-class counts of true labels).
+
+    Args:
+        num_classes: number of classes, an integer >= 2.
+        from_logits: whether a single binary score is a logit (threshold 0) rather than a
+            probability (threshold 0.5).
+        name: name of the metric.
+        dtype: dtype of the state and the result.
+
+    Example:
+
+    >>> m = BalancedAccuracy(num_classes=3)
+    >>> y_true = [0, 0, 0, 1]
+    >>> y_pred = np.eye(3)[[0, 0, 0, 0]]  # always class 0: plain accuracy 0.75
+    >>> m.update_state(y_true, y_pred)
+    >>> float(m.result())  # class 0 recall 1, class 1 recall 0, class 2 absent
+    0.5
+    """
+
+    def __init__(self, num_classes, from_logits=False, name="balanced_accuracy", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.num_classes = _num_classes(num_classes)
+        if not isinstance(from_logits, bool):
+            raise TypeError(f"Argument `from_logits` must be True or False. Received: from_logits={from_logits!r}")
+        self.from_logits = from_logits
+        self.true_positives = self.add_variable(shape=(self.num_classes,), initializer="zeros", name="true_positives")
+        self.support = self.add_variable(shape=(self.num_classes,), initializer="zeros", name="support")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels = ops.convert_to_tensor(y_true)
+        if len(labels.shape) == 2 and labels.shape[-1] == 1:
+            labels = ops.squeeze(labels, axis=-1)
+        if len(labels.shape) != 1:
+            raise ValueError(
+                "Argument `y_true` must hold one integer label per sample, shape (batch,) or (batch, 1). "
+                f"Received: y_true with shape {tuple(labels.shape)}"
+            )
+        labels = self._checked_labels(labels)
+        predicted = self._predicted_classes(ops.convert_to_tensor(y_pred, dtype=self.dtype), labels)
+        weight = _sample_weight(sample_weight, labels, self.dtype)
+        true_one_hot = ops.one_hot(labels, self.num_classes, dtype=self.dtype)  # (batch, num_classes)
+        hit = ops.cast(ops.equal(labels, predicted), self.dtype)
+        self.support.assign_add(ops.sum(weight[:, None] * true_one_hot, axis=0))
+        self.true_positives.assign_add(ops.sum((weight * hit)[:, None] * true_one_hot, axis=0))
+
+    def result(self):
+        present = ops.cast(self.support > 0, self.dtype)
+        recall = ops.divide_no_nan(self.true_positives, self.support)
+        return ops.divide_no_nan(ops.sum(recall * present), ops.sum(present))
+
+    def reset_state(self):
+        self.true_positives.assign(ops.zeros((self.num_classes,), dtype=self.dtype))
+        self.support.assign(ops.zeros((self.num_classes,), dtype=self.dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes, "from_logits": self.from_logits}
+
+    def _predicted_classes(self, y_pred, labels):
+        batch = labels.shape[0]
+        shape = tuple(y_pred.shape)
+        if len(shape) == 2 and shape[-1] == self.num_classes:
+            predicted = ops.argmax(y_pred, axis=-1)
+        elif self.num_classes == 2 and (len(shape) == 1 or (len(shape) == 2 and shape[-1] == 1)):
+            threshold = 0.0 if self.from_logits else 0.5
+            predicted = ops.cast(ops.reshape(y_pred, (-1,)) > threshold, "int32")
+        else:
+            single = " or one score per sample, (batch,) or (batch, 1)," if self.num_classes == 2 else ""
+            raise ValueError(
+                f"Argument `y_pred` must hold one score per class, shape (batch, {self.num_classes}){single} "
+                f"for num_classes={self.num_classes}. Received: y_pred with shape {shape}"
+            )
+        if batch is not None and shape[0] is not None and shape[0] != batch:
+            raise ValueError(
+                "Arguments `y_true` and `y_pred` must have the same batch size. "
+                f"Received: y_true with {batch} samples, y_pred with shape {shape}"
+            )
+        return ops.cast(predicted, "int32")
+
+    def _checked_labels(self, labels):
+        message = f"Argument `y_true` must hold integer labels in [0, {self.num_classes})"
+        if tf.executing_eagerly():
+            values = np.asarray(labels)
+            outside = (values < 0) | (values >= self.num_classes) | (values != np.round(values))
+            if outside.any():
+                raise ValueError(
+                    f"{message} for num_classes={self.num_classes}. "
+                    f"Received: y_true containing {sorted(set(values[outside].tolist()))}"
+                )
+        else:
+            # Inside a compiled step the values are unknown until run time: assert there, and make
+            # every later use of the labels wait for the assertions so nothing is counted first.
+            checks = [
+                tf.debugging.assert_greater_equal(labels, ops.zeros_like(labels), message=message),
+                tf.debugging.assert_less(labels, ops.full_like(labels, self.num_classes), message=message),
+            ]
+            with tf.control_dependencies(checks):
+                labels = tf.identity(labels)
+        return ops.cast(labels, "int32")
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def _num_classes(value):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(
+            f"Argument `num_classes` must be an integer. Received: num_classes={value!r} (of type {type(value).__name__})"
+        )
+    if value < 2:
+        raise ValueError(
+            f"Argument `num_classes` must be at least 2: balanced accuracy averages the recall of several "
+            f"classes. Received: num_classes={value}"
+        )
+    return int(value)
+
+
+def _same_rank(y_true, y_pred):
+    # Like Keras' own metrics: labels (batch,) against predictions (batch, 1) is not a mismatch.
+    if len(y_pred.shape) == len(y_true.shape) + 1 and y_pred.shape[-1] == 1:
+        y_pred = ops.squeeze(y_pred, axis=-1)
+    elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, axis=-1)
+    return y_true, y_pred
+
+
+def _check_same_shape(y_true, y_pred):
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    compatible = len(true_shape) == len(pred_shape) and all(
+        a is None or b is None or a == b for a, b in zip(true_shape, pred_shape)
+    )
+    if not compatible or not true_shape:
+        raise ValueError(
+            "Arguments `y_true` and `y_pred` must have the same shape, batch axis first. "
+            f"Received: y_true with shape {true_shape}, y_pred with shape {pred_shape}"
+        )
+
+
+def _sample_weight(sample_weight, per_sample, dtype):
+    """Returns one weight per sample, shape (batch,): ones when no weight is given."""
+    if sample_weight is None:
+        return ops.ones_like(per_sample, dtype=dtype)
+    weight = ops.convert_to_tensor(sample_weight, dtype=dtype)
+    if len(weight.shape) == 0:
+        return ops.ones_like(per_sample, dtype=dtype) * weight
+    if len(weight.shape) == 2 and weight.shape[-1] == 1:
+        weight = ops.squeeze(weight, axis=-1)
+    batch, received = per_sample.shape[0], tuple(weight.shape)
+    if len(received) != 1 or (batch is not None and received[0] is not None and received[0] != batch):
+        raise ValueError(
+            f"Argument `sample_weight` must hold one weight per sample, shape ({batch},) or ({batch}, 1), "
+            f"or be a scalar. Received: sample_weight with shape {received}"
+        )
+    return weight
