@@ -2,7 +2,7 @@
 
 `sklearn.datasets.load_digits` ships 1,797 grey 8x8 images of the digits 0-9 (pixel values 0..16)
 inside scikit-learn itself. A three-layer convnet with a global-average-pooling head learns them to
-well above 95% held-out accuracy in a few seconds on a CPU, which makes it the spec's real-data model:
+above 95% held-out accuracy in a few seconds on a CPU, which makes it the spec's real-data model:
 its filters before and after training (section E) and its class activation maps (section F).
 """
 
