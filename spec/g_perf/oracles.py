@@ -107,3 +107,33 @@ def depthwise_conv2d_grads(x, kernel, upstream, *, strides=(1, 1), padding="vali
         top, left = [(d_padded.shape[a] - x.shape[a]) // 2 for a in (1, 2)]
         d_padded = d_padded[:, top : top + x.shape[1], left : left + x.shape[2]]
     return d_padded, d_kernel
+
+
+def executed_ops(graph):
+    """The ops of a traced function graph that its outputs depend on.
+
+    Before running a function TensorFlow prunes every op no output needs (the function runtime's
+    `PruneFunctionBody`), so these are the ops that execute. A GradientTape traced in a function
+    may leave dead gradient ops behind; they cost nothing at run time and are not counted here.
+    """
+    import tensorflow as tf
+
+    graph_def = graph.as_graph_def()
+    kept = tf.compat.v1.graph_util.extract_sub_graph(graph_def, [t.op.name for t in graph.outputs])
+    names = {node.name for node in kept.node}
+    return [op for op in graph.get_operations() if op.name in names]
+
+
+def ops_flops(graph, ops):
+    """Float operations of `ops` (ops of `graph`) from TensorFlow's statistics registry, the same
+    per-op "flops" statistic the profiler sums."""
+    from tensorflow.python.framework import ops as tf_ops
+
+    total = 0
+    for op in ops:
+        try:
+            value = tf_ops.get_stats_for_node_def(graph, op.node_def, "flops").value
+        except ValueError:  # an op whose statistic needs shapes the graph does not know
+            value = None
+        total += int(value or 0)
+    return total

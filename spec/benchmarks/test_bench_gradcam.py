@@ -1,0 +1,106 @@
+"""Grad-CAM timings on Xception at 299x299, batch 1 and 8.
+
+Paths: the implementation's compiled step (`grad_cam`), the same under XLA, the textbook eager
+version (`spec/g_perf/ladder.py`), the forward pass alone, compiled (the yardstick: Grad-CAM
+cannot cost less), and tf-keras-vis as a peer when it is installed. Each path's maps are checked
+against the textbook version's before timing. Run:
+`pytest spec/benchmarks --benchmark-only -p no:xdist -k gradcam`.
+"""
+
+import functools
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ..g_perf import ladder
+from ..tolerances import ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT
+from . import machine
+
+pytestmark = pytest.mark.claim("bench-gradcam")
+
+TARGET = "block14_sepconv2_act"
+PATHS = ("grimoire-compiled", "grimoire-xla", "eager-textbook", "forward-only", "tf-keras-vis")
+
+# XLA's CPU backend compiles Xception in ~15 s and runs its depthwise convolutions without oneDNN:
+# one batch-8 call took 33 s here, so the batch-8 XLA case alone would double the run.
+SLOW = {("grimoire-xla", 8): "XLA on CPU takes ~30 s per batch-8 Xception Grad-CAM; timed at batch 1 only"}
+
+
+def _skip_reason(path, batch):
+    if path == "tf-keras-vis" and importlib.util.find_spec("tf_keras_vis") is None:
+        return "tf-keras-vis is not installed (the optional peer: pip install -e '.[peers]')"
+    return SLOW.get((path, batch))
+
+
+# Rounds per path: a batch-8 eager call takes ~10 s, so the slow cases get fewer (the fastest
+# round is what is reported, and the spread shows in the JSON).
+# `grimoire report --quick` sets GRIMOIRE_BENCH_QUICK=1: one round each, to check the plumbing.
+ROUNDS = {1: 1, 8: 1} if os.environ.get("GRIMOIRE_BENCH_QUICK") else {1: 5, 8: 3}
+
+
+def _images(batch):
+    # Xception's preprocessing maps pixels to [-1, 1].
+    return np.random.default_rng(batch).uniform(-1, 1, (batch, 299, 299, 3)).astype(np.float32)
+
+
+@functools.cache
+def _textbook_maps(model, batch):
+    """The textbook eager maps every other path is checked against, computed once per batch size."""
+    return ladder.textbook_grad_cam(model, TARGET)(_images(batch))
+
+
+def _tf_keras_vis(model, images):
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    explain = Gradcam(model, model_modifier=ReplaceToLinear(), clone=True)
+    top = list(np.argmax(model(images, training=False), axis=-1))
+    # tf-keras-vis upsamples to the input size; compare it at the feature-map size.
+    return lambda: np.asarray(
+        tf.image.resize(explain(CategoricalScore(top), images, penultimate_layer=TARGET)[..., None], (10, 10))[..., 0]
+    )
+
+
+@pytest.mark.parametrize("device", machine.device_params())
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("batch", [1, 8], ids=lambda b: f"batch-{b}")
+def test_gradcam(benchmark, record, impl, xception, batch, path, device):
+    """Grad-CAM compiled costs about one forward pass and is much faster than eager."""
+    reason = _skip_reason(path, batch)
+    if reason:
+        pytest.skip(reason)
+    images = _images(batch)
+    want = _textbook_maps(xception, batch)
+    with tf.device(machine.tf_device(device)):
+        if path == "grimoire-compiled":
+            run = lambda: impl.cam.grad_cam(xception, images, layer_name=TARGET)  # noqa: E731
+        elif path == "grimoire-xla":
+            run = lambda: impl.cam.grad_cam(xception, images, layer_name=TARGET, jit_compile=True)  # noqa: E731
+        elif path == "eager-textbook":
+            run = ladder.textbook_grad_cam(xception, TARGET)
+            run = (lambda f: lambda: f(images))(run)
+        elif path == "forward-only":
+            forward = ladder.forward_only(xception)
+            run = lambda: forward(images)  # noqa: E731
+        else:
+            run = _tf_keras_vis(xception, images)
+
+        def timed():
+            with tf.device(machine.tf_device(device)):
+                return run()
+
+        out = timed()  # also traces / compiles, outside the timing
+        if path == "forward-only":
+            np.testing.assert_allclose(out, xception(images, training=False).numpy(), rtol=1e-4, atol=1e-7)
+        elif path == "tf-keras-vis":
+            assert np.corrcoef(out.ravel(), want.ravel())[0, 1] > 0.99
+        else:
+            np.testing.assert_allclose(out, want, rtol=RTOL_FLOAT32_DOT, atol=10 * ATOL_SAME_GRAPH)
+        benchmark.pedantic(timed, rounds=ROUNDS[batch], iterations=1)
+    forward_flops = impl.flops.count_flops(xception, batch_size=batch)
+    record(flops=forward_flops, device=device, batch_size=batch, path=path, case=f"xception-299 batch {batch}",
+           note="FLOPs of the forward pass; the head's backward adds 0.03%")

@@ -1,0 +1,108 @@
+"""Claim bench-gradcam, the part that needs no clock.
+
+A compiled Grad-CAM costs about one forward pass because backpropagation stops at the target
+layer: of the compiled step's graph, the ops that run (those its outputs depend on) include no
+gradient op of any convolution, and TensorFlow's per-op float-op statistics add up to within 0.1%
+of the forward pass's. And the paths the benchmarks time give the same maps: the implementation
+compiled and under XLA, and a textbook eager version, all equal an analytic float64 oracle.
+
+Oracle for the maps: on a global-average-pooling + Dense head, d logit_k / d A[i, j, c] is
+kernel[c, k] / (H * W) at every position, so Grad-CAM's channel weights are exactly that and the
+map is relu(A . kernel[:, k]) / (H * W), normalised per image (numpy float64 on Keras' features).
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from ..tolerances import ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT
+from . import ladder, oracles
+
+pytestmark = pytest.mark.claim("bench-gradcam")
+
+XCEPTION_TARGET = "block14_sepconv2_act"
+
+# The gradient ops a convolution or depthwise/separable convolution leaves in a backward graph.
+CONV_GRADIENT_OPS = {
+    "Conv2DBackpropInput", "Conv2DBackpropFilter",
+    "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
+}
+
+# The backward part of Grad-CAM differentiates only the head (global pooling and the 2048x1000
+# classifier): 4 MFLOP next to the forward pass's 16.77 GFLOP, 0.03%. 0.1% allows that and the
+# elementwise ops of the map itself, and fails if even the last separable conv were
+# differentiated (its input gradient alone is 3.8% of the forward pass).
+RTOL_ONE_FORWARD_PASS = 1e-3
+
+
+def analytic_grad_cam(model, layer_name, images):
+    """Grad-CAM of the top logit on a GAP + Dense head, in float64, from the definition."""
+    features = np.asarray(keras.Model(model.inputs[0], model.get_layer(layer_name).output)(images), np.float64)
+    head = model.layers[-1]
+    kernel, bias = (np.asarray(w, np.float64) for w in head.get_weights())
+    logits = features.mean(axis=(1, 2)) @ kernel + bias
+    top = logits.argmax(axis=-1)
+    weights = kernel[:, top].T / (features.shape[1] * features.shape[2])  # (batch, channels)
+    maps = np.maximum(np.einsum("bijc,bc->bij", features, weights), 0)
+    peak = maps.max(axis=(1, 2), keepdims=True)
+    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+
+def _assert_maps(got, want):
+    np.testing.assert_allclose(got, want, rtol=RTOL_FLOAT32_DOT, atol=10 * ATOL_SAME_GRAPH)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """A small random convnet with Xception's kind of head: GAP, then Dense with softmax."""
+    keras.utils.set_random_seed(7)
+    return keras.Sequential([
+        keras.Input((20, 20, 3)),
+        keras.layers.Conv2D(8, 3, activation="relu"),
+        keras.layers.Conv2D(16, 3, activation="relu", name="last_conv"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(5, activation="softmax"),
+    ])
+
+
+@pytest.mark.parametrize("path", ["compiled", "xla", "eager-textbook"])
+def test_every_grad_cam_path_gives_the_same_maps(impl, small_model, path, rng):
+    """The implementation compiled, under XLA, and the textbook eager version give the analytic maps."""
+    images = rng.uniform(-1, 1, (4, 20, 20, 3)).astype(np.float32)
+    if path == "eager-textbook":
+        got = ladder.textbook_grad_cam(small_model, "last_conv")(images)
+    else:
+        got = impl.cam.grad_cam(small_model, images, layer_name="last_conv", jit_compile=path == "xla")
+    _assert_maps(got, analytic_grad_cam(small_model, "last_conv", images))
+
+
+def test_xception_paths_give_the_same_maps_and_predictions(impl, xception, rng):
+    """On Xception (the benchmark model) the compiled maps are the analytic ones, for the forward pass's prediction."""
+    images = rng.uniform(-1, 1, (2, 299, 299, 3)).astype(np.float32)
+    details = impl.cam.grad_cam_details(xception, images)  # default target: the last spatial layer
+    assert impl.cam.find_target_layer(xception) == XCEPTION_TARGET
+    _assert_maps(details.heatmaps, analytic_grad_cam(xception, XCEPTION_TARGET, images))
+    # The forward-only pass predicts what Grad-CAM explained: softmax of its logits.
+    probabilities = ladder.forward_only(xception)(images)
+    np.testing.assert_allclose(tf.nn.softmax(details.scores).numpy(), probabilities, rtol=1e-4, atol=1e-7)
+
+
+def _fixed_shape_graph(fn, *specs):
+    return tf.function(fn).get_concrete_function(*specs).graph
+
+
+def test_compiled_grad_cam_costs_one_forward_pass(impl, xception):
+    """Backpropagation stops at the target layer: no conv gradient runs, and FLOPs equal the forward pass's."""
+    step = impl.cam.GradCAM(xception, layer_name=XCEPTION_TARGET)
+    images = tf.TensorSpec((1, 299, 299, 3), tf.float32)
+    # The implementation's own step function, traced at a fixed batch so every shape is known.
+    grad_cam_graph = _fixed_shape_graph(step.step.python_function, images, tf.TensorSpec((1,), tf.int32))
+    forward_graph = _fixed_shape_graph(lambda x: xception(x, training=False), images)
+    executed = oracles.executed_ops(grad_cam_graph)
+    op_types = {op.type for op in executed}
+    assert not op_types & CONV_GRADIENT_OPS
+    assert {"Conv2D", "DepthwiseConv2dNative"} <= op_types  # the forward convs do run
+    forward = oracles.graph_flops(forward_graph)
+    assert oracles.ops_flops(forward_graph, forward_graph.get_operations()) == forward  # same registry
+    assert oracles.ops_flops(grad_cam_graph, executed) == pytest.approx(forward, rel=RTOL_ONE_FORWARD_PASS)
