@@ -71,7 +71,7 @@ def build_convnet(*, filters=(16, 32, 64), kernel_size=3, name="digits_convnet")
     Example:
 
     >>> model = build_convnet()
-    >>> model.get_layer("conv1").kernel.shape, model.output.shape
+    >>> tuple(model.get_layer("conv1").kernel.shape), model.output.shape
     ((3, 3, 1, 16), (None, 10))
     """
     import keras
