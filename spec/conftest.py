@@ -21,6 +21,27 @@ def pytest_configure(config):
     # Runs before the test modules are imported, so their @given picks up the profile.
     if config.getoption("impl") != "grimoire":
         settings.load_profile("learner")
+    _split_cpu(config)
+
+
+def _split_cpu(config, logical_cpus=2):
+    """Splits the CPU into two logical devices before TensorFlow initialises its devices.
+
+    `metric-distributed` runs MirroredStrategy over /CPU:0 and /CPU:1. TensorFlow fixes its devices
+    at its first op, so this must run before any test module is imported. Ops without an explicit
+    device still run on /CPU:0, so no other test changes.
+    """
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return  # the xdist controller runs no tests; each worker configures itself
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.get_logical_device_configuration(cpu) or []) >= logical_cpus:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process (a nested run): the distributed test skips, saying why
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Claim `metric-distributed`: under MirroredStrategy with two replicas the metric matches one device.
 
-The two replicas are two logical CPU devices (configured in this section's conftest). Each replica
+The two replicas are two logical CPU devices (split at start-up by spec/conftest.py). Each replica
 updates its own copy of the metric's sums; reading the metric adds the copies (the variables are
 made with aggregation="sum"), which is exact because the state is sums, not averages.
 """
@@ -25,7 +25,7 @@ def strategy():
     if len(devices) < 2:
         pytest.skip(
             "MirroredStrategy needs two logical CPU devices; TensorFlow had started before "
-            "spec/c_metrics/conftest.py could split the CPU (run the section on its own)."
+            "spec/conftest.py could split the CPU (a pytest run nested in a process that already used TensorFlow)."
         )
     # ReductionToOneDevice: replicas' gradients are summed on one device. (The default on CPU is
     # collective ops, whose instance keys collide between strategies made in one process.)
