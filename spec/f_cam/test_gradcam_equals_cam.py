@@ -112,3 +112,24 @@ def test_the_digits_convnet_gradcam_is_cam_over_hw(impl, digits_convnet):
     np.testing.assert_allclose(details.maps, oracles.gap_dense_cam(features, kernel, classes) / hw, rtol=RTOL_FLOAT32_DOT, atol=atol / hw)
     np.testing.assert_allclose(details.maps.sum(axis=(1, 2)), logits[np.arange(len(images)), classes] - bias[classes], rtol=RTOL_FLOAT32_DOT, atol=atol)
     assert np.all(np.isfinite(details.heatmaps)) and np.all(details.heatmaps.max(axis=(1, 2)) <= 1)
+
+
+def test_a_nested_base_model_gives_cam_over_hw(impl, rng):
+    """Transfer-learning layout (a base model inside a Sequential with a GAP + Dense head): still CAM / (H*W)."""
+    base_in = keras.Input((12, 12, 2))
+    hidden = L.Conv2D(4, 3, activation="relu", name="stem")(base_in)
+    base = keras.Model(base_in, L.Conv2D(6, 3, activation="relu", name="top_conv")(hidden), name="base")
+    model = keras.Sequential(
+        [keras.Input((12, 12, 2)), base, L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax", name="head")]
+    )
+    images = rng.uniform(0, 1, size=(5, 12, 12, 2)).astype("float32")
+    features = np.asarray(base.get_layer("top_conv")(base.get_layer("stem")(images)), dtype=np.float64)
+    kernel, bias = (w.astype(np.float64) for w in model.get_layer("head").get_weights())
+    classes = oracles.gap_dense_logits(features, kernel, bias).argmax(axis=1)
+    details = impl.cam.grad_cam_details(model, images)
+    assert impl.cam.find_target_layer(model) == "top_conv"
+    np.testing.assert_allclose(
+        details.maps, oracles.gap_dense_cam(features, kernel, classes) / 64, rtol=RTOL_FLOAT32_DOT,
+        atol=_dot_atol(features, kernel) / 64,
+    )
+    np.testing.assert_allclose(impl.cam.cam_details(model, images).maps / 64, details.maps, rtol=1e-4, atol=1e-7)
