@@ -35,6 +35,7 @@ def test_images_of_the_wrong_shape_are_refused(impl, small, images, message, met
 
 @pytest.mark.claim("cam-gradient-shapes")
 def test_non_numeric_images_are_refused(impl, small):
+    """Images must be numbers."""
     with pytest.raises(TypeError, match=r"Argument `images` must be an array of numbers"):
         impl.cam.grad_cam(small, [["a"]])
 
@@ -80,12 +81,14 @@ def test_models_that_cannot_be_explained_are_refused(impl):
 )
 @pytest.mark.parametrize("method", ["grad_cam", "cam"])
 def test_a_class_index_out_of_range_is_refused(impl, small, class_index, error, message, method):
+    """A class index must name one of the model's classes, once or once per image."""
     with pytest.raises(error, match=message):
         getattr(impl.cam, method)(small, np.zeros((2, 8, 8, 1)), class_index=class_index)
 
 
 @pytest.mark.claim("gradcam-use-logits")
 def test_an_unknown_score_is_refused(impl, small):
+    """The score is "logits" or "probability"."""
     with pytest.raises(ValueError, match=r"Argument `score` must be one of \['logits', 'probability'\]. Received: score='softmax'"):
         impl.cam.grad_cam(small, np.zeros((1, 8, 8, 1)), score="softmax")
 
@@ -103,6 +106,7 @@ def test_classic_cam_refuses_heads_other_than_gap_dense(impl):
 
 @pytest.mark.claim("cam-gradient-shapes")
 def test_upsample_overlay_and_save_overlay_check_their_arguments(impl, tmp_path):
+    """Heatmap and image shapes, sizes, alpha, colormap, box and path are checked before drawing."""
     heat = np.zeros((2, 2))
     with pytest.raises(ValueError, match=r"Argument `heatmaps` must have shape \(h, w\) or \(batch, h, w\). Received: heatmaps with shape \(2,\)"):
         impl.cam.upsample(np.zeros(2), 4)
@@ -124,6 +128,7 @@ def test_upsample_overlay_and_save_overlay_check_their_arguments(impl, tmp_path)
 
 @pytest.mark.claim("gradcam-localizes")
 def test_make_shapes_checks_its_arguments(impl):
+    """The synthetic data needs a positive count, images of at least 16 pixels and an integer seed."""
     with pytest.raises(ValueError, match=r"Argument `n` must be a positive integer. Received: n=0"):
         impl.synthetic.make_shapes(0)
     with pytest.raises(ValueError, match=r"Argument `size` must be at least 16 pixels. Received: size=8"):
