@@ -246,6 +246,11 @@ class GradientCAM:
     Build it once per (model, layer) and call it on as many batches as you like: the step is a
     `tf.function` traced once per image size (`trace_count` says how often).
 
+    `self.step(images, class_index)` is that function itself: float32 images, an int32 vector of
+    class indices (-1 for the top class), and a dict of tensors back (`heatmaps`, `maps`,
+    `weights`, `features`, `gradients`, `scores`, `class_index`). Call it directly to time the
+    compiled pass without argument checks or numpy conversions.
+
     Args:
         model: a built `keras.Model` with output `(batch, classes)`.
         layer_name: str or None, the target layer (None: `find_target_layer(model)`).
