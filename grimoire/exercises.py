@@ -481,23 +481,25 @@ def check(impl, *, section=None, claim=None, parallel=True, echo=print):
     return code
 
 
-def watch(impl, run, *, changes=None):
+def watch(impl, run, *, stop_event=None, debounce=1600):
     """Runs `run()` now and again after every batch of saved Python files under `impl`.
+
+    Uses `watchfiles` (Rust `notify` underneath); Ctrl-C ends the loop quietly.
 
     Args:
         impl: the directory to watch.
         run: a callable with no arguments (one check).
-        changes: an iterable of change batches; `watchfiles.watch(impl)` on .py files by default.
+        stop_event: an optional `threading.Event`; setting it ends the loop.
+        debounce: milliseconds to wait for a burst of saves to settle.
 
     Returns:
-        The last run's result, when `changes` ends (Ctrl-C ends the default one).
+        The last run's result.
     """
-    if changes is None:
-        import watchfiles
+    import watchfiles
 
-        changes = watchfiles.watch(impl, watch_filter=watchfiles.PythonFilter(), raise_interrupt=False)
     result = run()
-    for batch in changes:
+    for batch in watchfiles.watch(impl, watch_filter=watchfiles.PythonFilter(), stop_event=stop_event,
+                                  debounce=debounce, raise_interrupt=False):
         names = sorted({Path(path).name for _, path in batch})
         print(f"\n--- changed: {', '.join(names)}; checking again ---\n", flush=True)
         result = run()

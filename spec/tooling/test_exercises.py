@@ -1,0 +1,402 @@
+"""Learning mode: exercises generated from the reference, checked by the same spec, with progress.
+
+The unit tests compare a stub with the reference it came from (the oracle is the reference module
+itself: same names, signatures, docstrings, constants). The proof tests run the spec in a
+subprocess against freshly generated stubs, once per session, and share the result.
+"""
+
+import ast
+import importlib
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.tooling
+
+# The tooling under test is the reference's own (no claim, so no `impl` fixture).
+exercises = importlib.import_module("grimoire.exercises")
+ledger = importlib.import_module("grimoire.ledger")
+cli = importlib.import_module("grimoire.cli")
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "grimoire"
+
+SAMPLE = '''\
+"""A module like the reference's: constants, helpers, a decorator, a class, a factory table."""
+
+import math
+
+SCALE = 2.5  # a constant stays
+
+
+def _registered(function):
+    # A decorator runs at import: it keeps its body.
+    REGISTRY.append(function.__name__)
+    return function
+
+
+REGISTRY = []
+
+
+@_registered
+def area(width, height=1.0, *, rounded=False):
+    """Area of a rectangle (× SCALE).
+
+    Example:
+
+    >>> area(2, 3)
+    15.0
+    """
+    value = width * height * SCALE  # the solution
+    return round(value) if rounded else value
+
+
+def _helper(x):
+    return math.sqrt(x)
+
+
+def one_liner(x): return _helper(x) + 1
+
+
+def größe(breite): return f"{breite} × {SCALE}"  # non-ASCII before and inside the body
+
+
+def documented_only():
+    """Nothing to write."""
+
+
+class Shape:
+    """A shape with a name."""
+
+    sides = 0
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def label(self):
+        return f"{self.name} ({self.sides})"
+
+
+def _make(k):
+    def formula(x):
+        return k * x
+
+    return formula
+
+
+TABLE = {k: _make(k) for k in (1, 2)}  # built at import by a factory
+'''
+
+
+def load(source, name):
+    module = type(sys)(name)
+    exec(compile(source, name, "exec"), module.__dict__)
+    return module
+
+
+def test_a_stub_keeps_the_interface_and_raises_in_every_body():
+    """Names, signatures, docstrings and constants match the reference; every body raises."""
+    reference = load(SAMPLE, "reference")
+    stub = load(exercises.stub_source(SAMPLE, module="shapes"), "stub")
+
+    for name in ("area", "one_liner", "größe", "documented_only", "Shape", "_helper"):
+        ref, mine = getattr(reference, name), getattr(stub, name)
+        assert inspect.signature(ref) == inspect.signature(mine), name
+        assert inspect.getdoc(ref) == inspect.getdoc(mine), name
+    assert (stub.SCALE, stub.Shape.sides, stub.REGISTRY) == (reference.SCALE, reference.Shape.sides, ["area"])
+    for call, message in [
+        (lambda: stub.area(2, 3), "shapes.area"),
+        (lambda: stub.one_liner(4), "shapes.one_liner"),
+        (lambda: stub.größe(4), "shapes.größe"),
+        (lambda: stub._helper(4), "shapes._helper"),
+        (lambda: stub.Shape("square"), "shapes.Shape.__init__"),
+        (lambda: stub.TABLE[2](3), "shapes._make.formula"),
+    ]:
+        with pytest.raises(NotImplementedError, match=rf"^{message}$"):
+            call()
+    assert stub.documented_only() is None
+    assert "the solution" not in exercises.stub_source(SAMPLE, module="shapes")
+
+
+def test_keep_restores_a_function_with_its_private_helpers():
+    """A solved exercise keeps its reference body and the private helpers it uses, nothing else."""
+    stub = load(exercises.stub_source(SAMPLE, module="shapes", keep=["one_liner"]), "stub")
+
+    assert stub.one_liner(4) == 3.0
+    with pytest.raises(NotImplementedError, match="shapes.area"):
+        stub.area(2, 3)
+
+
+def test_keep_refuses_an_unknown_name():
+    """Keeping a function the module does not define is an error that lists what it defines."""
+    with pytest.raises(ValueError, match=r"Argument `keep` names functions that are not in module 'shapes': \['perimeter'\]"):
+        exercises.stub_source(SAMPLE, module="shapes", keep=["perimeter"])
+
+
+def reference_files():
+    return [path for name in exercises.CONCEPTS for path in exercises._module_files(REFERENCE, name)]
+
+
+def definitions(tree):
+    """qualified name -> (node, body without its docstring) for every function and method."""
+    out = {}
+    for name, node in exercises._functions(tree.body):
+        body = node.body[1:] if exercises._docstring(node) else node.body
+        out[name] = (node, body)
+    return out
+
+
+@pytest.mark.parametrize("path", reference_files(), ids=lambda p: p.relative_to(REFERENCE).as_posix())
+def test_every_public_function_of_the_reference_is_an_exercise(path):
+    """Each reference module's stub has the same definitions; every public body is a single raise."""
+    module = exercises._dotted(path.relative_to(REFERENCE))
+    source = path.read_text(encoding="utf-8")
+    reference, stub = definitions(ast.parse(source)), definitions(ast.parse(exercises.stub_source(source, module=module)))
+
+    assert reference.keys() == stub.keys()
+    for name, (node, body) in stub.items():
+        ref_node, ref_body = reference[name]
+        assert ast.dump(node.args) == ast.dump(ref_node.args), name
+        assert ast.get_docstring(node) == ast.get_docstring(ref_node), name
+        assert [ast.dump(d) for d in node.decorator_list] == [ast.dump(d) for d in ref_node.decorator_list], name
+        public = not any(part.startswith("_") and not part.startswith("__") for part in name.split("."))
+        if public and ref_body and not exercises._trivial(ref_body):
+            raise_stub = ast.parse(f'raise NotImplementedError("{module}.{name}")').body
+            assert [ast.dump(s) for s in body] == [ast.dump(s) for s in raise_stub], f"{module}.{name} gives its solution away"
+    # Private helpers are stubbed too, unless the module calls them while importing: that the stubs
+    # import cleanly is shown by the run against them below.
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    root = tmp_path_factory.mktemp("learner") / "mine"
+    return root, exercises.write_exercises(root)
+
+
+def test_init_writes_stubs_support_modules_and_the_guide(package):
+    """Concept modules are stubbed, support modules copied as they are, tooling left out."""
+    root, written = package
+    names = {p.as_posix() for p in written}
+
+    for path in reference_files():
+        relative = path.relative_to(REFERENCE).as_posix()
+        assert relative in names
+        assert (root / relative).read_text(encoding="utf-8").startswith(exercises.HEADER)
+    for name in exercises.SUPPORT:
+        for path in exercises._module_files(REFERENCE, name):
+            relative = path.relative_to(REFERENCE)
+            assert (root / relative).read_bytes() == path.read_bytes(), relative
+    assert not names & {"cli.py", "ledger.py", "pytest_plugin.py", "exercises.py"}
+    guide = (root / "EXERCISES.md").read_text(encoding="utf-8")
+    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    for claim in catalogue.claims.values():
+        assert f"### `{claim.id}`" in guide
+        assert claim.hint in guide
+    # Every relative import of a written module resolves inside the learner's package.
+    for relative in names - {"EXERCISES.md"}:
+        text = (root / relative).read_text(encoding="utf-8")
+        for imported in exercises._relative_imports(Path(relative), text, REFERENCE):
+            assert exercises._module_files(root, imported), f"{relative} imports .{imported}, which init did not write"
+        absolute = [
+            alias.name if isinstance(node, ast.Import) else node.module
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, ast.Import) or (isinstance(node, ast.ImportFrom) and not node.level)
+            for alias in node.names
+        ]
+        assert [m for m in absolute if m and m.split(".")[0] == "grimoire"] == [], f"{relative} imports the reference"
+
+
+def test_init_refuses_a_directory_that_holds_files(package):
+    """No learner's work is overwritten."""
+    root, _ = package
+
+    with pytest.raises(ValueError, match=r"must be a new or empty directory.*Choose another directory"):
+        exercises.write_exercises(root)
+
+
+def test_the_guide_names_the_functions_each_claim_calls(tmp_path):
+    """spec_index reads `impl.<module>.<name>` per test and attributes it to that test's claims."""
+    (tmp_path / "spec").mkdir()
+    (tmp_path / "spec" / "test_x.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.claim('first')\ndef test_a(impl):\n    impl.params.dense_params(1, 2)\n\n"
+        "@pytest.mark.claim('second')\ndef test_b(impl):\n    impl.conv.conv2d(1)\n"
+    )
+
+    index = exercises.spec_index(tmp_path / "spec")
+
+    assert index == {
+        "first": {"files": ["spec/test_x.py"], "functions": ["params.dense_params"]},
+        "second": {"files": ["spec/test_x.py"], "functions": ["conv.conv2d"]},
+    }
+
+
+def test_a_selection_names_a_section_or_a_claim():
+    """--section and --claim pick claims from the catalogue; anything else is refused."""
+    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    section_a = [c.id for c in catalogue.claims.values() if c.section == "A"]
+
+    assert exercises.select_claims(catalogue, section="a") == section_a
+    assert exercises.select_claims(catalogue, claim=section_a[0]) == section_a[:1]
+    assert exercises.select_claims(catalogue) == list(catalogue.claims)
+    with pytest.raises(ValueError, match=r"`section` must be one of \['A', "):
+        exercises.select_claims(catalogue, section="Z")
+    with pytest.raises(ValueError, match=r"`claim` must be a claim id .* Received: claim='nope'"):
+        exercises.select_claims(catalogue, claim="nope")
+
+
+def test_the_cli_reports_a_bad_selection_without_running_the_spec(package):
+    """A wrong --section is a one-line error, before any test runs."""
+    root, _ = package
+
+    with pytest.raises(SystemExit, match=r"grimoire exercises check: Argument `section` must be one of"):
+        cli.main(["exercises", "check", str(root), "--section", "Z"])
+    with pytest.raises(SystemExit):
+        cli.main(["exercises", "check", str(root), "--section", "A", "--claim", "x"])  # mutually exclusive
+
+
+def test_progress_shows_the_first_failing_claim_and_the_count():
+    """The first failing claim in catalogue order, its own test first, then 'N of M claims verified'."""
+    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    a, b, c = list(catalogue.claims)[:3]
+    status = {a: "verified", b: "failing", c: "pending"}
+    run = {"claims": [{"id": i, "status": s} for i, s in status.items()]}
+    own = f"spec/x/test_{b.replace('-', '_')}.py::test_it"
+    records = [
+        {"nodeid": "spec/x/test_errors.py::test_e", "claims": [b], "outcome": "failed", "message": "m", "traceback": "E   other"},
+        {"nodeid": own, "claims": [b], "outcome": "failed", "message": "m", "traceback": "[gw0] linux\nE   assert 1 == 2"},
+    ]
+
+    text = exercises.progress(run, records, [a, b, c], catalogue)
+
+    claim = catalogue.claims[b]
+    assert f"First failing claim: {b} ({claim.section}. {catalogue.sections[claim.section]})" in text
+    assert claim.statement in text and f"hint: {claim.hint}" in text
+    assert f"test: {own}" in text and "E   assert 1 == 2" in text and "[gw0]" not in text
+    assert text.endswith("1 of 3 claims verified (1 failing, 1 pending)")
+
+
+def test_watch_checks_again_when_a_file_is_saved(tmp_path):
+    """--watch runs once, then once more per saved .py file (watchfiles), until stopped."""
+    stop, runs = threading.Event(), []
+
+    def run():
+        runs.append(time.monotonic())
+        if len(runs) == 2:
+            stop.set()
+        return len(runs)
+
+    def save():
+        time.sleep(0.5)
+        (tmp_path / "notes.txt").write_text("not Python: ignored")
+        (tmp_path / "params.py").write_text("x = 1\n")
+
+    threading.Thread(target=save, daemon=True).start()
+    result = exercises.watch(tmp_path, run, stop_event=stop, debounce=100)
+
+    assert result == 2 and len(runs) == 2
+
+
+# --- proof: the spec against stubs (one subprocess per run, shared by the tests below) ------------
+
+# Bounds the run against fresh stubs (see `stub_run`): tests that never request `impl` cannot depend
+# on the stubs, and the claims whose tests need a model trained once per session (~10 s each, by the
+# copied support modules) are left out; the claims asserted on are always run whole.
+BOUNDED = """
+from grimoire.pytest_plugin import claims_of
+
+TRAINED = {"digits_convnet", "shapes"}
+
+
+def pytest_collection_modifyitems(config, items):
+    heavy = {c for item in items if TRAINED & set(item.fixturenames) for c in claims_of(item)}
+    keep = [item for item in items if "impl" in item.fixturenames and not heavy & set(claims_of(item))]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+"""
+
+
+def run_spec(impl, claims, tmp, *extra):
+    """Runs the spec as `grimoire exercises check` would, serially; returns (result, ledger, records)."""
+    ledger_json, report_json = tmp / "ledger.json", tmp / "tests.json"
+    args = exercises.check_arguments(impl, claims, ledger_json, report_json, spec_dir=ROOT / "spec")
+    result = subprocess.run([sys.executable, "-m", "pytest", *args, "-n", "0", "-p", "no:cacheprovider", *extra],
+                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp)})
+    assert ledger_json.is_file(), result.stdout[-3000:] + result.stderr[-3000:]
+    records = json.loads(report_json.read_text(encoding="utf-8"))
+    return result, json.loads(ledger_json.read_text(encoding="utf-8")), {r["nodeid"]: r for r in records}
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+
+
+@pytest.fixture(scope="module")
+def stub_run(package, catalogue, tmp_path_factory):
+    root, _ = package
+    tmp = tmp_path_factory.mktemp("stub-run")
+    (tmp / "bounded_stub_run.py").write_text(BOUNDED, encoding="utf-8")
+    return run_spec(root, list(catalogue.claims), tmp, "-p", "bounded_stub_run")
+
+
+def test_against_fresh_stubs_every_claim_needing_code_is_pending(stub_run):
+    """Nothing fails or errors, and every claim a test of which uses the implementation is pending."""
+    result, run, records = stub_run
+    status = {row["id"]: row["status"] for row in run["claims"]}
+    needs_code = {c for r in records.values() if r["uses_impl"] for c in r["claims"]}
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert [i for i, s in status.items() if s == "failing"] == []
+    assert len(needs_code) >= len(status) // 2, f"the bounded run covers only {sorted(needs_code)}"
+    assert {i: status[i] for i in needs_code if status[i] not in ("pending", "skipped")} == {}
+    assert [i for i, s in status.items() if s == "verified"] == []
+
+
+def test_every_pending_test_names_the_stub_it_reached(stub_run):
+    """The pending message is the stub's own `module.function`, so a learner knows what to write."""
+    _, _, records = stub_run
+    pattern = rf"^pending: ({'|'.join(exercises.CONCEPTS)})\.[\w.]+$|has no module"
+
+    assert [r["message"] for r in records.values() if r["outcome"] == "pending" and not re.search(pattern, r["message"])] == []
+
+
+def test_filling_in_one_exercise_turns_exactly_its_claims_verified(stub_run, catalogue, tmp_path_factory):
+    """The reference body of one function makes the claims that waited only on it verified; nothing else moves."""
+    _, _, before = stub_run
+    waits_on = {}  # claim -> the stubs its pending tests reached
+    for record in before.values():
+        for claim in record["claims"]:
+            if record["outcome"] == "pending":
+                waits_on.setdefault(claim, set()).add(record["message"].removeprefix("pending: "))
+    # The first claim (catalogue order) that waits on a single function: that function is the exercise.
+    first = next(c for c in catalogue.claims if len(waits_on.get(c, ())) == 1)
+    target = next(iter(waits_on[first]))
+    touched = [c for c in catalogue.claims if target in waits_on.get(c, ())]
+
+    tmp = tmp_path_factory.mktemp("one-exercise")
+    exercises.write_exercises(tmp / "mine", keep=[target])
+    result, run, after = run_spec(tmp / "mine", touched, tmp)
+    status = {row["id"]: row["status"] for row in run["claims"]}
+
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert status[first] == "verified"
+    assert {c for c in touched if status[c] == "verified"} <= {c for c in touched if waits_on[c] == {target}}
+    for nodeid, record in after.items():
+        was = before[nodeid]
+        if was["outcome"] == "pending" and was["message"] == f"pending: {target}":
+            assert record["outcome"] in ("passed", "pending") and record["message"] != was["message"], nodeid
+        else:
+            assert (record["outcome"], record["message"]) == (was["outcome"], was["message"]), nodeid
+    text = exercises.progress(run, list(after.values()), touched, catalogue)
+    verified = sum(status[c] == "verified" for c in touched)
+    assert text.splitlines()[-1].startswith(f"{verified} of {len(touched)} claims verified")
