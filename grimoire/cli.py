@@ -5,6 +5,8 @@
     grimoire exercises init DIR        write a learner's package: the reference with its bodies removed
     grimoire exercises check DIR [--section S | --claim ID] [--watch]
                                        check it against the spec; end with the progress
+    grimoire report [--out DIR] [--quick] [--phases P,...]
+                                       run the spec and the benchmarks; write DIR/README.md and PNGs
 """
 
 import argparse
@@ -62,6 +64,16 @@ def exercises_check(args):
     return watch(args.dir, once) if args.watch else once()
 
 
+def report(args):
+    from .report import PHASES, run
+
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = [p for p in phases if p not in PHASES]
+    if unknown:
+        raise SystemExit(f"grimoire report: unknown phase(s) {unknown}; choose among {list(PHASES)}.")
+    return run(args.out, quick=args.quick, phases=phases)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="grimoire", description="TensorFlow/Keras fundamentals, proven by code.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,6 +93,13 @@ def build_parser():
     only.add_argument("--claim", metavar="ID", help="only one claim")
     p.add_argument("--watch", action="store_true", help="check again whenever a .py file in DIR is saved")
     p.set_defaults(run=exercises_check)
+
+    p = commands.add_parser("report", help="run the spec and the benchmarks; write a Markdown report with pictures")
+    p.add_argument("--out", default="report", metavar="DIR", help="where to write README.md and the PNGs (default: report)")
+    p.add_argument("--quick", action="store_true", help="one round per benchmark, slowest cases left out (checks the plumbing)")
+    p.add_argument("--phases", default="spec,benchmarks,pictures", metavar="P,...",
+                   help="which phases to run (default: spec,benchmarks,pictures); the README is always written")
+    p.set_defaults(run=report)
 
     return parser
 
