@@ -11,16 +11,66 @@ GOOD = dict(input_shape=(4,), hidden_units=8, num_classes=3)
 @pytest.mark.parametrize(
     "changes, error, message",
     [
-        pytest.param(dict(api="torch"), ValueError, r"Argument `api` must be one of \['functional', 'sequential', 'subclassed'\]. Received: api='torch'", id="unknown-api"),
-        pytest.param(dict(api=None), ValueError, r"Argument `api` must be one of .* Received: api=None", id="api-none"),
-        pytest.param(dict(input_shape=()), ValueError, r"Argument `input_shape` must be a non-empty tuple .* Received: input_shape=\(\)", id="empty-input-shape"),
-        pytest.param(dict(input_shape=(4, 0)), ValueError, r"Argument `input_shape` must be a positive integer. Received: input_shape=0", id="zero-size"),
-        pytest.param(dict(input_shape=(4.5,)), TypeError, r"Argument `input_shape` must be an integer. Received: input_shape=4.5", id="float-size"),
-        pytest.param(dict(input_shape="4"), ValueError, r"Argument `input_shape` must be a non-empty tuple", id="string-shape"),
-        pytest.param(dict(hidden_units=0), ValueError, r"Argument `hidden_units` must be a positive integer. Received: hidden_units=0", id="zero-units"),
-        pytest.param(dict(hidden_units=True), TypeError, r"Argument `hidden_units` must be an integer. Received: hidden_units=True", id="bool-units"),
-        pytest.param(dict(num_classes=1), ValueError, r"Argument `num_classes` must be at least 2.* Received: num_classes=1", id="one-class"),
-        pytest.param(dict(num_classes="3"), TypeError, r"Argument `num_classes` must be an integer. Received: num_classes='3'", id="string-classes"),
+        pytest.param(
+            dict(api="torch"),
+            ValueError,
+            r"Argument `api` must be one of \['functional', 'sequential', 'subclassed'\]. Received: api='torch'",
+            id="unknown-api",
+        ),
+        pytest.param(
+            dict(api=None),
+            ValueError,
+            r"Argument `api` must be one of .* Received: api=None",
+            id="api-none",
+        ),
+        pytest.param(
+            dict(input_shape=()),
+            ValueError,
+            r"Argument `input_shape` must be a non-empty tuple .* Received: input_shape=\(\)",
+            id="empty-input-shape",
+        ),
+        pytest.param(
+            dict(input_shape=(4, 0)),
+            ValueError,
+            r"Argument `input_shape` must be a positive integer. Received: input_shape=0",
+            id="zero-size",
+        ),
+        pytest.param(
+            dict(input_shape=(4.5,)),
+            TypeError,
+            r"Argument `input_shape` must be an integer. Received: input_shape=4.5",
+            id="float-size",
+        ),
+        pytest.param(
+            dict(input_shape="4"),
+            ValueError,
+            r"Argument `input_shape` must be a non-empty tuple",
+            id="string-shape",
+        ),
+        pytest.param(
+            dict(hidden_units=0),
+            ValueError,
+            r"Argument `hidden_units` must be a positive integer. Received: hidden_units=0",
+            id="zero-units",
+        ),
+        pytest.param(
+            dict(hidden_units=True),
+            TypeError,
+            r"Argument `hidden_units` must be an integer. Received: hidden_units=True",
+            id="bool-units",
+        ),
+        pytest.param(
+            dict(num_classes=1),
+            ValueError,
+            r"Argument `num_classes` must be at least 2.* Received: num_classes=1",
+            id="one-class",
+        ),
+        pytest.param(
+            dict(num_classes="3"),
+            TypeError,
+            r"Argument `num_classes` must be an integer. Received: num_classes='3'",
+            id="string-classes",
+        ),
     ],
 )
 def test_build_rejects_bad_arguments(impl, changes, error, message):
@@ -87,9 +137,24 @@ def test_copy_weights_refuses_a_different_number_of_layers(impl):
 @pytest.mark.parametrize(
     "arguments, error, message",
     [
-        pytest.param(dict(input_dim=0, shared_units=4, num_classes=2), ValueError, r"Argument `input_dim` must be a positive integer", id="zero-input"),
-        pytest.param(dict(input_dim=3, shared_units=2.0, num_classes=2), TypeError, r"Argument `shared_units` must be an integer. Received: shared_units=2.0", id="float-units"),
-        pytest.param(dict(input_dim=3, shared_units=4, num_classes=0), ValueError, r"Argument `num_classes` must be a positive integer", id="zero-classes"),
+        pytest.param(
+            dict(input_dim=0, shared_units=4, num_classes=2),
+            ValueError,
+            r"Argument `input_dim` must be a positive integer",
+            id="zero-input",
+        ),
+        pytest.param(
+            dict(input_dim=3, shared_units=2.0, num_classes=2),
+            TypeError,
+            r"Argument `shared_units` must be an integer. Received: shared_units=2.0",
+            id="float-units",
+        ),
+        pytest.param(
+            dict(input_dim=3, shared_units=4, num_classes=0),
+            ValueError,
+            r"Argument `num_classes` must be a positive integer",
+            id="zero-classes",
+        ),
     ],
 )
 def test_build_siamese_rejects_bad_arguments(impl, arguments, error, message):
@@ -119,14 +184,62 @@ A, B = np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")
 @pytest.mark.parametrize(
     "tensors, mode, error, message",
     [
-        pytest.param([A, B], "multiply", ValueError, r"Argument `mode` must be one of \['add', 'concatenate', 'stack'\]. Received: mode='multiply'", id="unknown-mode"),
-        pytest.param([A, B], 2, ValueError, r"Argument `mode` must be one of .* Received: mode=2", id="mode-not-string"),
-        pytest.param([], "add", ValueError, r"Argument `tensors` must hold at least two tensors to merge with mode='add'. Received: 0 tensor\(s\)", id="empty-list"),
-        pytest.param([A], "stack", ValueError, r"at least two tensors to merge with mode='stack'. Received: 1 tensor\(s\)", id="one-tensor"),
-        pytest.param(A, "concatenate", TypeError, r"Argument `tensors` must be a list or tuple of tensors. Received: tensors of type ndarray", id="not-a-list"),
-        pytest.param([A, "b"], "add", TypeError, r"Argument `tensors` must hold tensors or arrays. Received: tensors\[1\] of type str", id="not-a-tensor"),
-        pytest.param([np.zeros(3), np.zeros(3)], "add", ValueError, r"every tensor needs a batch axis .* Received shapes: \[\(3,\), \(3,\)\]", id="no-batch-axis"),
-        pytest.param([np.zeros((2, 4, 3)), np.zeros((2, 5, 3))], "concatenate", ValueError, r"mode='concatenate' joins tensors on the last axis, so all other axes must match. Received shapes: \[\(2, 4, 3\), \(2, 5, 3\)\]", id="concatenate-mismatch"),
+        pytest.param(
+            [A, B],
+            "multiply",
+            ValueError,
+            r"Argument `mode` must be one of \['add', 'concatenate', 'stack'\]. Received: mode='multiply'",
+            id="unknown-mode",
+        ),
+        pytest.param(
+            [A, B],
+            2,
+            ValueError,
+            r"Argument `mode` must be one of .* Received: mode=2",
+            id="mode-not-string",
+        ),
+        pytest.param(
+            [],
+            "add",
+            ValueError,
+            r"Argument `tensors` must hold at least two tensors to merge with mode='add'. Received: 0 tensor\(s\)",
+            id="empty-list",
+        ),
+        pytest.param(
+            [A],
+            "stack",
+            ValueError,
+            r"at least two tensors to merge with mode='stack'. Received: 1 tensor\(s\)",
+            id="one-tensor",
+        ),
+        pytest.param(
+            A,
+            "concatenate",
+            TypeError,
+            r"Argument `tensors` must be a list or tuple of tensors. Received: tensors of type ndarray",
+            id="not-a-list",
+        ),
+        pytest.param(
+            [A, "b"],
+            "add",
+            TypeError,
+            r"Argument `tensors` must hold tensors or arrays. Received: tensors\[1\] of type str",
+            id="not-a-tensor",
+        ),
+        pytest.param(
+            [np.zeros(3), np.zeros(3)],
+            "add",
+            ValueError,
+            r"every tensor needs a batch axis .* Received shapes: \[\(3,\), \(3,\)\]",
+            id="no-batch-axis",
+        ),
+        pytest.param(
+            [np.zeros((2, 4, 3)), np.zeros((2, 5, 3))],
+            "concatenate",
+            ValueError,
+            r"mode='concatenate' joins tensors on the last axis, so all other axes must match. Received shapes: \[\(2, 4, 3\), \(2, 5, 3\)\]",
+            id="concatenate-mismatch",
+        ),
     ],
 )
 def test_merge_rejects_bad_input(impl, tensors, mode, error, message):

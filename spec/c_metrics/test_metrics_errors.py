@@ -10,11 +10,36 @@ import tensorflow as tf
 @pytest.mark.parametrize(
     "num_classes, error, message",
     [
-        pytest.param(1, ValueError, r"Argument `num_classes` must be at least 2.* Received: num_classes=1", id="one"),
-        pytest.param(0, ValueError, r"Argument `num_classes` must be at least 2.* Received: num_classes=0", id="zero"),
-        pytest.param(2.0, TypeError, r"Argument `num_classes` must be an integer. Received: num_classes=2.0 \(of type float\)", id="float"),
-        pytest.param("3", TypeError, r"Argument `num_classes` must be an integer. Received: num_classes='3'", id="string"),
-        pytest.param(True, TypeError, r"Argument `num_classes` must be an integer. Received: num_classes=True", id="bool"),
+        pytest.param(
+            1,
+            ValueError,
+            r"Argument `num_classes` must be at least 2.* Received: num_classes=1",
+            id="one",
+        ),
+        pytest.param(
+            0,
+            ValueError,
+            r"Argument `num_classes` must be at least 2.* Received: num_classes=0",
+            id="zero",
+        ),
+        pytest.param(
+            2.0,
+            TypeError,
+            r"Argument `num_classes` must be an integer. Received: num_classes=2.0 \(of type float\)",
+            id="float",
+        ),
+        pytest.param(
+            "3",
+            TypeError,
+            r"Argument `num_classes` must be an integer. Received: num_classes='3'",
+            id="string",
+        ),
+        pytest.param(
+            True,
+            TypeError,
+            r"Argument `num_classes` must be an integer. Received: num_classes=True",
+            id="bool",
+        ),
     ],
 )
 def test_balanced_accuracy_needs_an_integer_number_of_classes_of_at_least_two(impl, num_classes, error, message):
@@ -34,9 +59,24 @@ def test_from_logits_must_be_a_bool(impl):
 @pytest.mark.parametrize(
     "y_true, y_pred, message",
     [
-        pytest.param(np.zeros((4, 2)), np.zeros((4, 3)), r"y_true with shape \(4, 2\), y_pred with shape \(4, 3\)", id="features-differ"),
-        pytest.param(np.zeros((4, 1)), np.zeros((5, 1)), r"y_true with shape \(4, 1\), y_pred with shape \(5, 1\)", id="batch-differs"),
-        pytest.param(np.zeros((4, 2, 2)), np.zeros((4, 2)), r"y_true with shape \(4, 2, 2\), y_pred with shape \(4, 2\)", id="rank-differs"),
+        pytest.param(
+            np.zeros((4, 2)),
+            np.zeros((4, 3)),
+            r"y_true with shape \(4, 2\), y_pred with shape \(4, 3\)",
+            id="features-differ",
+        ),
+        pytest.param(
+            np.zeros((4, 1)),
+            np.zeros((5, 1)),
+            r"y_true with shape \(4, 1\), y_pred with shape \(5, 1\)",
+            id="batch-differs",
+        ),
+        pytest.param(
+            np.zeros((4, 2, 2)),
+            np.zeros((4, 2)),
+            r"y_true with shape \(4, 2, 2\), y_pred with shape \(4, 2\)",
+            id="rank-differs",
+        ),
     ],
 )
 def test_rmse_refuses_mismatched_shapes(impl, y_true, y_pred, message):
@@ -58,8 +98,18 @@ def test_rmse_accepts_a_trailing_axis_of_one(impl):
 @pytest.mark.parametrize(
     "make, y_true, y_pred",
     [
-        pytest.param(lambda impl: impl.metrics.RootMeanSquaredError(), np.zeros((4, 1)), np.zeros((4, 1)), id="rmse"),
-        pytest.param(lambda impl: impl.metrics.BalancedAccuracy(3), np.zeros(4, int), np.zeros((4, 3)), id="balanced-accuracy"),
+        pytest.param(
+            lambda impl: impl.metrics.RootMeanSquaredError(),
+            np.zeros((4, 1)),
+            np.zeros((4, 1)),
+            id="rmse",
+        ),
+        pytest.param(
+            lambda impl: impl.metrics.BalancedAccuracy(3),
+            np.zeros(4, int),
+            np.zeros((4, 3)),
+            id="balanced-accuracy",
+        ),
     ],
 )
 def test_sample_weight_needs_one_weight_per_sample(impl, make, y_true, y_pred):
@@ -98,9 +148,24 @@ def test_out_of_range_labels_stop_a_compiled_step_too(impl):
 @pytest.mark.parametrize(
     "num_classes, y_pred, message",
     [
-        pytest.param(3, np.zeros((4, 2)), r"shape \(batch, 3\) for num_classes=3. Received: y_pred with shape \(4, 2\)", id="wrong-width"),
-        pytest.param(3, np.zeros(4), r"shape \(batch, 3\) for num_classes=3. Received: y_pred with shape \(4,\)", id="single-score-multiclass"),
-        pytest.param(2, np.zeros((5, 2)), r"same batch size. Received: y_true with 4 samples, y_pred with shape \(5, 2\)", id="batch-differs"),
+        pytest.param(
+            3,
+            np.zeros((4, 2)),
+            r"shape \(batch, 3\) for num_classes=3. Received: y_pred with shape \(4, 2\)",
+            id="wrong-width",
+        ),
+        pytest.param(
+            3,
+            np.zeros(4),
+            r"shape \(batch, 3\) for num_classes=3. Received: y_pred with shape \(4,\)",
+            id="single-score-multiclass",
+        ),
+        pytest.param(
+            2,
+            np.zeros((5, 2)),
+            r"same batch size. Received: y_true with 4 samples, y_pred with shape \(5, 2\)",
+            id="batch-differs",
+        ),
     ],
 )
 def test_balanced_accuracy_refuses_predictions_of_the_wrong_shape(impl, num_classes, y_pred, message):
