@@ -36,6 +36,7 @@ MERGE_MODES = ("concatenate", "add", "stack")
 
 def build_sequential(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a Sequential model: a list of layers, applied in order."""
+    input_shape, hidden_units, num_classes = _checked_sizes(input_shape, hidden_units, num_classes)
     return keras.Sequential(
         [
             keras.Input(shape=input_shape, name="features"),
@@ -48,6 +49,7 @@ def build_sequential(input_shape, hidden_units, num_classes, activation="relu"):
 
 def build_functional(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a Functional model: tensors wired from an input to an output."""
+    input_shape, hidden_units, num_classes = _checked_sizes(input_shape, hidden_units, num_classes)
     inputs = keras.Input(shape=input_shape, name="features")
     hidden = keras.layers.Dense(hidden_units, activation=activation, name="hidden")(inputs)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(hidden)
@@ -105,6 +107,7 @@ class SubclassedClassifier(keras.Model):
 
 def build_subclassed(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a subclassed model, built for `input_shape` so it has its weights."""
+    input_shape, hidden_units, num_classes = _checked_sizes(input_shape, hidden_units, num_classes)
     model = SubclassedClassifier(hidden_units, num_classes, activation=activation, name="subclassed_classifier")
     model.build((None, *input_shape))
     return model
@@ -136,9 +139,6 @@ def build(api, *, input_shape, hidden_units, num_classes, activation="relu"):
     67
     """
     api = _checks.one_of("api", api, APIS)
-    input_shape = _input_shape(input_shape)
-    hidden_units = _checks.positive_int("hidden_units", hidden_units)
-    num_classes = _num_classes(num_classes)
     return _BUILDERS[api](input_shape, hidden_units, num_classes, activation=activation)
 
 
@@ -386,6 +386,10 @@ def _shape_of(index, tensor):
 
 
 # --- argument checks --------------------------------------------------------------------------
+
+
+def _checked_sizes(input_shape, hidden_units, num_classes):
+    return _input_shape(input_shape), _checks.positive_int("hidden_units", hidden_units), _num_classes(num_classes)
 
 
 def _num_classes(value):

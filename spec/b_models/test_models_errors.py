@@ -80,6 +80,19 @@ def test_build_rejects_bad_arguments(impl, changes, error, message):
         impl.models.build(arguments.pop("api"), **arguments)
 
 
+@pytest.mark.claim("three-apis-agree")
+@pytest.mark.parametrize("builder", ["build_sequential", "build_functional", "build_subclassed"])
+def test_each_api_builder_checks_its_arguments_too(impl, builder):
+    """The three side-by-side definitions check their sizes like build() does."""
+    build_one = getattr(impl.models, builder)
+    with pytest.raises(ValueError, match=r"Argument `input_shape` must be a non-empty tuple"):
+        build_one((), 8, 3)
+    with pytest.raises(ValueError, match=r"Argument `hidden_units` must be a positive integer. Received: hidden_units=0"):
+        build_one((4,), 0, 3)
+    with pytest.raises(ValueError, match=r"Argument `num_classes` must be at least 2"):
+        build_one((4,), 8, 1)
+
+
 @pytest.mark.claim("subclassing-from-scratch")
 def test_the_subclassed_model_rejects_bad_arguments(impl):
     """SubclassedClassifier checks its arguments when constructed, before any weights exist."""
