@@ -404,7 +404,7 @@ def machine_markdown(machine_info=None):
     info.setdefault("python_version", platform.python_version())
     info.setdefault("system", platform.system())
     info.setdefault("cpu_count", os.cpu_count())
-    keys = ["cpu_model", "cpu_count", "gpus", "load_average", "system", "release", "python_version",
+    keys = ["cpu_model", "cpu_count", "gpus", "load_average", "load_average_at_end", "system", "release", "python_version",
             "tensorflow", "keras", "numpy", "onednn"]
     return "\n".join(f"- {k}: {info[k]}" for k in keys if k in info)
 

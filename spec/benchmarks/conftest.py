@@ -75,3 +75,9 @@ def record(benchmark, machine_peak):
         return info
 
     return record
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    # The load when the run ends, next to the one at its start (machine_info): a busy machine shows.
+    if hasattr(os, "getloadavg"):
+        output_json["machine_info"]["load_average_at_end"] = list(os.getloadavg())
