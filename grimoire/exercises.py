@@ -28,6 +28,7 @@ def area(width, height):
 """
 
 import ast
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -94,7 +95,8 @@ def stub_source(source, *, module="module", keep=()):
         definitions += [(f"{name}.{inner}", node) for inner, node in _functions(functions[name].body)]
     kept = import_time | solved
 
-    lines = source.splitlines(keepends=True)
+    # Lines as the tokenizer counts them (str.splitlines also splits on form feeds and the like).
+    lines = io.StringIO(source, newline="").readlines()
     edits = []
     for name, node in definitions:
         body = node.body[1:] if _docstring(node) else node.body

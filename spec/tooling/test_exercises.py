@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -306,9 +307,9 @@ def test_watch_checks_again_when_a_file_is_saved(tmp_path):
     assert result == 2 and len(runs) == 2
 
 
-# --- proof: the spec against stubs (one subprocess per run, shared by the tests below) ------------
+# --- proof: the spec against stubs (two subprocesses per session, shared by the tests below) -------
 
-# Bounds the run against fresh stubs (see `stub_run`): tests that never request `impl` cannot depend
+# Bounds the runs against stubs (see `runs`): tests that never request `impl` cannot depend
 # on the stubs, and the claims whose tests need a model trained once per session (~10 s each, by the
 # copied support modules) are left out; the claims asserted on are always run whole.
 BOUNDED = """
@@ -325,15 +326,24 @@ def pytest_collection_modifyitems(config, items):
 """
 
 
-def run_spec(impl, claims, tmp, *extra):
-    """Runs the spec as `grimoire exercises check` would, serially; returns (result, ledger, records)."""
-    ledger_json, report_json = tmp / "ledger.json", tmp / "tests.json"
-    args = exercises.check_arguments(impl, claims, ledger_json, report_json, spec_dir=ROOT / "spec")
-    result = subprocess.run([sys.executable, "-m", "pytest", *args, "-n", "0", "-p", "no:cacheprovider", *extra],
-                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(tmp)})
-    assert ledger_json.is_file(), result.stdout[-3000:] + result.stderr[-3000:]
-    records = json.loads(report_json.read_text(encoding="utf-8"))
-    return result, json.loads(ledger_json.read_text(encoding="utf-8")), {r["nodeid"]: r for r in records}
+def start_spec(impl, claims, tmp):
+    """Starts the spec as `grimoire exercises check` would (serially, bounded), in a subprocess."""
+    (tmp / "bounded_stub_run.py").write_text(BOUNDED, encoding="utf-8")
+    args = exercises.check_arguments(impl, claims, tmp / "ledger.json", tmp / "tests.json", spec_dir=ROOT / "spec")
+    with open(tmp / "output.txt", "w") as output:  # a file, not a pipe: two runs never wait on a reader
+        return subprocess.Popen(
+            [sys.executable, "-m", "pytest", *args, "-n", "0", "-p", "no:cacheprovider", "-p", "bounded_stub_run"],
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(tmp)},
+        )
+
+
+def finish_spec(process, tmp):
+    """Waits for a run; returns (exit code, output, ledger, per-test records by node id)."""
+    code = process.wait()
+    output = (tmp / "output.txt").read_text(encoding="utf-8")
+    assert (tmp / "ledger.json").is_file(), output[-3000:]
+    records = json.loads((tmp / "tests.json").read_text(encoding="utf-8"))
+    return code, output, json.loads((tmp / "ledger.json").read_text(encoding="utf-8")), {r["nodeid"]: r for r in records}
 
 
 @pytest.fixture(scope="module")
@@ -342,61 +352,71 @@ def catalogue():
 
 
 @pytest.fixture(scope="module")
-def stub_run(package, catalogue, tmp_path_factory):
-    root, _ = package
-    tmp = tmp_path_factory.mktemp("stub-run")
-    (tmp / "bounded_stub_run.py").write_text(BOUNDED, encoding="utf-8")
-    return run_spec(root, list(catalogue.claims), tmp, "-p", "bounded_stub_run")
+def runs(package, catalogue, tmp_path_factory):
+    """Two runs side by side (one per core): fresh stubs, and stubs with one exercise solved.
+
+    The exercise is the only function the spec calls for the first claim (catalogue order) that
+    calls just one; the second run covers every claim whose tests call it.
+    """
+    index = exercises.spec_index(ROOT / "spec")
+    functions = {c: index.get(c, {}).get("functions", []) for c in catalogue.claims}
+    first = next(c for c, f in functions.items() if len(f) == 1)
+    target = functions[first][0]
+    touched = [c for c, f in functions.items() if target in f]
+
+    stubs_tmp, solved_tmp = tmp_path_factory.mktemp("stub-run"), tmp_path_factory.mktemp("one-exercise")
+    exercises.write_exercises(solved_tmp / "mine", keep=[target])
+    stubs = start_spec(package[0], list(catalogue.claims), stubs_tmp)
+    solved = start_spec(solved_tmp / "mine", touched, solved_tmp)
+    return types.SimpleNamespace(
+        stubs=finish_spec(stubs, stubs_tmp), solved=finish_spec(solved, solved_tmp),
+        first=first, target=target, touched=touched,
+    )
 
 
-def test_against_fresh_stubs_every_claim_needing_code_is_pending(stub_run):
+def test_against_fresh_stubs_every_claim_needing_code_is_pending(runs):
     """Nothing fails or errors, and every claim a test of which uses the implementation is pending."""
-    result, run, records = stub_run
+    code, output, run, records = runs.stubs
     status = {row["id"]: row["status"] for row in run["claims"]}
     needs_code = {c for r in records.values() if r["uses_impl"] for c in r["claims"]}
 
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert code == 0, output[-3000:]
     assert [i for i, s in status.items() if s == "failing"] == []
     assert len(needs_code) >= len(status) // 2, f"the bounded run covers only {sorted(needs_code)}"
     assert {i: status[i] for i in needs_code if status[i] not in ("pending", "skipped")} == {}
     assert [i for i, s in status.items() if s == "verified"] == []
 
 
-def test_every_pending_test_names_the_stub_it_reached(stub_run):
+def test_every_pending_test_names_the_stub_it_reached(runs):
     """The pending message is the stub's own `module.function`, so a learner knows what to write."""
-    _, _, records = stub_run
+    records = runs.stubs[3]
     pattern = rf"^pending: ({'|'.join(exercises.CONCEPTS)})\.[\w.]+$|has no module"
 
     assert [r["message"] for r in records.values() if r["outcome"] == "pending" and not re.search(pattern, r["message"])] == []
 
 
-def test_filling_in_one_exercise_turns_exactly_its_claims_verified(stub_run, catalogue, tmp_path_factory):
+def test_filling_in_one_exercise_turns_exactly_its_claims_verified(runs, catalogue):
     """The reference body of one function makes the claims that waited only on it verified; nothing else moves."""
-    _, _, before = stub_run
-    waits_on = {}  # claim -> the stubs its pending tests reached
+    before, (code, output, run, after) = runs.stubs[3], runs.solved
+    stub_message = f"pending: {runs.target}"
+    waits_on = {}  # claim -> the stubs its pending tests reached against fresh stubs
     for record in before.values():
         for claim in record["claims"]:
             if record["outcome"] == "pending":
-                waits_on.setdefault(claim, set()).add(record["message"].removeprefix("pending: "))
-    # The first claim (catalogue order) that waits on a single function: that function is the exercise.
-    first = next(c for c in catalogue.claims if len(waits_on.get(c, ())) == 1)
-    target = next(iter(waits_on[first]))
-    touched = [c for c in catalogue.claims if target in waits_on.get(c, ())]
-
-    tmp = tmp_path_factory.mktemp("one-exercise")
-    exercises.write_exercises(tmp / "mine", keep=[target])
-    result, run, after = run_spec(tmp / "mine", touched, tmp)
+                waits_on.setdefault(claim, set()).add(record["message"])
     status = {row["id"]: row["status"] for row in run["claims"]}
 
-    assert result.returncode == 0, result.stdout[-3000:]
-    assert status[first] == "verified"
-    assert {c for c in touched if status[c] == "verified"} <= {c for c in touched if waits_on[c] == {target}}
+    assert waits_on[runs.first] == {stub_message}
+    assert {c for c, stubs in waits_on.items() if stub_message in stubs} <= set(runs.touched)  # each run whole
+    assert code == 0, output[-3000:]
+    assert status[runs.first] == "verified"
+    assert {c for c in runs.touched if status[c] == "verified"} <= {c for c in runs.touched if waits_on[c] == {stub_message}}
     for nodeid, record in after.items():
         was = before[nodeid]
-        if was["outcome"] == "pending" and was["message"] == f"pending: {target}":
-            assert record["outcome"] in ("passed", "pending") and record["message"] != was["message"], nodeid
+        if was["message"] == stub_message:
+            assert record["outcome"] in ("passed", "pending") and record["message"] != stub_message, nodeid
         else:
             assert (record["outcome"], record["message"]) == (was["outcome"], was["message"]), nodeid
-    text = exercises.progress(run, list(after.values()), touched, catalogue)
-    verified = sum(status[c] == "verified" for c in touched)
-    assert text.splitlines()[-1].startswith(f"{verified} of {len(touched)} claims verified")
+    text = exercises.progress(run, list(after.values()), runs.touched, catalogue)
+    verified = sum(status[c] == "verified" for c in runs.touched)
+    assert text.splitlines()[-1].startswith(f"{verified} of {len(runs.touched)} claims verified")
