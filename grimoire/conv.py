@@ -350,7 +350,15 @@ def _field_of(tensor, fields):
 
 def _window_of(layer, inputs, outputs, rank):
     """(kernel, stride, dilation) of one layer along each spatial axis."""
+    import keras
+
     ones = (1,) * rank
+    if isinstance(layer, keras.Model):
+        # Its inner layers may well grow the field while keeping the map's size; do not guess.
+        raise ValueError(
+            f"Layer {layer.name!r} is a nested model; receptive_field follows single layers only. Build the "
+            "model from its layers directly (or call receptive_field on the inner model)."
+        )
     if getattr(layer, "data_format", "channels_last") != "channels_last":
         raise ValueError(
             f"Layer {layer.name!r} uses data_format={layer.data_format!r}; receptive_field supports "

@@ -79,3 +79,13 @@ def test_receptive_field_refuses_layers_it_cannot_follow(impl):
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.UpSampling2D(2, name="up"), keras.layers.Conv2D(2, 3, name="conv")])
     with pytest.raises(ValueError, match=r"Layer 'up' \(UpSampling2D\) changes the spatial shape"):
         impl.conv.receptive_field(model, "conv")
+
+
+@pytest.mark.claim("feature-hierarchy")
+def test_receptive_field_refuses_nested_models(impl):
+    """A nested model keeps the map's size yet grows the field inside: refused, not treated as pointwise."""
+    block = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, padding="same")], name="block")
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="conv")(block(inputs)))
+    with pytest.raises(ValueError, match=r"Layer 'block' is a nested model"):
+        impl.conv.receptive_field(model, "conv")
