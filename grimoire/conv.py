@@ -12,8 +12,6 @@ Images are NHWC (`channels_last`, Keras' default). Integers for `strides`, `dila
 `kernel_size` mean the same value on both axes; pairs give one value per axis.
 """
 
-import math
-
 import numpy as np
 
 from . import _checks
