@@ -183,9 +183,11 @@ def init_statistics(initializer, shape, *, seed=None):
         seed: optional int; with a name, builds the initializer with this seed (same seed, same draw).
 
     Returns:
-        dict with the sample's `size`, `mean`, `variance` (float64, about the true mean 0:
-        `mean(w**2)`), `min`, `max`, `max_abs`; plus the `expected_statistics` entries (`fan_in`,
-        `fan_out`, `distribution`, `expected_variance`, `bound`) when the initializer is a variance-scaling one.
+        dict with the sample's `size`, `mean`, `variance`, `min`, `max`, `max_abs`. `variance` is the
+        second moment about zero, `mean(w**2)`: the unbiased variance estimate for these zero-mean
+        initializers (it needs no sample mean); for a non-zero-mean one it is the mean square. Plus
+        the `expected_statistics` entries (`fan_in`, `fan_out`, `distribution`, `expected_variance`,
+        `bound`) when the initializer is a variance-scaling one.
 
     Example:
 
@@ -201,11 +203,14 @@ def init_statistics(initializer, shape, *, seed=None):
     if seed is not None:
         seed = _checks.positive_int("seed", seed, allow_zero=True)
     if isinstance(initializer, str):
+        # Only random initializers take a seed (Zeros() refuses one).
+        config = {} if seed is None else {"seed": seed}
         try:
-            initializer = keras.initializers.get({"class_name": initializer, "config": {"seed": seed}})
-        except ValueError:
+            initializer = keras.initializers.get({"class_name": initializer, "config": config})
+        except (ValueError, TypeError):
             raise ValueError(
-                f"Argument `initializer` is not a Keras initializer name. Received: initializer={initializer!r}. "
+                "Argument `initializer` is not a Keras initializer name (or names one that takes no `seed`). "
+                f"Received: initializer={initializer!r}, seed={seed!r}. "
                 "Use e.g. 'glorot_uniform', 'he_normal' or an instance such as keras.initializers.HeNormal(seed=0)."
             ) from None
     elif not callable(initializer):

@@ -47,7 +47,8 @@ def test_expected_statistics_rejects_bad_arguments(impl, initializer, shape, err
 @pytest.mark.parametrize(
     ("initializer", "shape", "kwargs", "error", "message"),
     [
-        pytest.param("no_such_init", (3, 3), {}, ValueError, r"`initializer` is not a Keras initializer name. Received: initializer='no_such_init'", id="unknown"),
+        pytest.param("no_such_init", (3, 3), {}, ValueError, r"`initializer` is not a Keras initializer name.*Received: initializer='no_such_init'", id="unknown"),
+        pytest.param("zeros", (3, 3), {"seed": 1}, ValueError, r"takes no `seed`\). Received: initializer='zeros', seed=1", id="seed-for-zeros"),
         pytest.param(42, (3, 3), {}, TypeError, r"`initializer` must be a Keras initializer or its name. Received: initializer of type int", id="int"),
         pytest.param("he_normal", (), {}, ValueError, r"`shape` must be a non-empty tuple", id="empty-shape"),
         pytest.param("he_normal", (3, -3), {}, ValueError, r"`shape` must be a positive integer. Received: shape=-3", id="negative"),
@@ -65,6 +66,7 @@ def test_non_variance_scaling_initializer_still_summarised(impl):
     """Any Keras initializer can be summarised; only variance-scaling ones carry an expected variance."""
     stats = impl.filters.init_statistics(keras.initializers.Constant(0.5), (2, 3))
     assert stats["mean"] == 0.5 and stats["max_abs"] == 0.5 and "expected_variance" not in stats
+    assert impl.filters.init_statistics("zeros", (2, 3))["max_abs"] == 0.0
 
 
 @pytest.mark.claim("symmetry-breaking")
