@@ -409,6 +409,8 @@ def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir):
             for path, ids in scan_claim_markers(spec_dir).items()
             if set(ids) & set(claims)
         })
+        if not files:
+            raise ValueError(f"No test in {Path(spec_dir).name}/ names {', '.join(claims)} yet: there is nothing to check.")
         args += [f"--exercise-claims={','.join(claims)}", *files]
     else:
         args.append(Path(spec_dir).name)

@@ -255,6 +255,22 @@ def test_a_selection_names_a_section_or_a_claim():
         exercises.select_claims(catalogue, claim="nope")
 
 
+def test_a_selection_without_tests_is_refused_not_run_as_everything(tmp_path):
+    """--claim for a claim no test names yet says so instead of running the whole spec."""
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    (spec / "claims.toml").write_text(
+        '[sections]\nA = "First"\n\n[[claim]]\nid = "one"\nsection = "A"\nstatement = "One."\n\n'
+        '[[claim]]\nid = "two"\nsection = "A"\nstatement = "Two."\n'
+    )
+    (spec / "test_one.py").write_text("import pytest\n\n@pytest.mark.claim('one')\ndef test_it(impl):\n    pass\n")
+
+    args = exercises.check_arguments(tmp_path, ["one"], "l.json", "r.json", spec_dir=spec)
+    assert args[-2:] == ["--exercise-claims=one", "spec/test_one.py"]
+    with pytest.raises(ValueError, match=r"No test in spec/ names two yet: there is nothing to check"):
+        exercises.check_arguments(tmp_path, ["two"], "l.json", "r.json", spec_dir=spec)
+
+
 def test_the_cli_reports_a_bad_selection_without_running_the_spec(package):
     """A wrong --section is a one-line error, before any test runs."""
     root, _ = package
