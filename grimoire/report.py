@@ -134,7 +134,7 @@ def benchmark_phase(root, out, quick, log):
     """Runs the benchmarks in one process (never under xdist) and keeps their JSON."""
     target = out / "benchmarks.json"
     target.unlink(missing_ok=True)
-    args = ["spec/benchmarks", "--benchmark-only", "-p", "no:xdist", "-p", "no:cacheprovider", "-v",
+    args = ["spec/benchmarks", "--benchmark-only", "-n", "0", "-p", "no:cacheprovider", "-v",
             f"--benchmark-json={target}", "--benchmark-columns=min,median,rounds"]
     if quick:
         args += ["--benchmark-min-rounds=1", "--benchmark-max-time=0.05", "-k", QUICK_DESELECT]

@@ -1,6 +1,6 @@
 """Benchmark plumbing: skip rules, machine info, the measured peak and the `extra_info` recorder.
 
-Benchmarks run with `pytest spec/benchmarks --benchmark-only -p no:xdist`; the default run
+Benchmarks run with `pytest spec/benchmarks --benchmark-only -n 0`; the default run
 skips them (`--benchmark-skip` is in the project's addopts). Under xdist they are skipped too:
 two workers on two cores would time each other's load, not the code.
 """
@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(
         reason="benchmarks are disabled under xdist: parallel workers share the cores and would time "
-        "each other's load. Run `pytest spec/benchmarks --benchmark-only -p no:xdist`."
+        "each other's load. Run `pytest spec/benchmarks --benchmark-only -n 0`."
     )
     for item in items:
         if str(item.path).startswith(HERE):

@@ -1,7 +1,7 @@
 """Convolution ladder timings: numpy reference and im2col, TensorFlow eager, graph and XLA.
 
 Same inputs on every rung; each output (forward) or gradient (backward) is checked against the
-float64 definition before it is timed. Run: `pytest spec/benchmarks --benchmark-only -p no:xdist`.
+float64 definition before it is timed. Run: `pytest spec/benchmarks --benchmark-only -n 0`.
 """
 
 import functools

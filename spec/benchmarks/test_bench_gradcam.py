@@ -4,7 +4,7 @@ Paths: the implementation's compiled step (`grad_cam`), the same under XLA, the 
 version (`spec/g_perf/ladder.py`), the forward pass alone, compiled (the yardstick: Grad-CAM
 cannot cost less), and tf-keras-vis as a peer when it is installed. Each path's maps are checked
 against the textbook version's before timing. Run:
-`pytest spec/benchmarks --benchmark-only -p no:xdist -k gradcam`.
+`pytest spec/benchmarks --benchmark-only -n 0 -k gradcam`.
 """
 
 import functools
