@@ -31,6 +31,7 @@ import ast
 import io
 import json
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from .ledger import Catalogue, scan_claim_markers
@@ -438,9 +439,7 @@ def progress(ledger, records, claims, catalogue):
             traceback = [line for line in (failed[0]["traceback"] or failed[0]["message"]).splitlines()
                          if not line.startswith("[gw")]  # xdist's worker banner
             lines += [f"  test: {failed[0]['nodeid']}", "", _indent("\n".join(traceback))]
-    counts = {}
-    for c in claims:
-        counts[status.get(c, "untested")] = counts.get(status.get(c, "untested"), 0) + 1
+    counts = Counter(status.get(c, "untested") for c in claims)
     rest = ", ".join(f"{n} {s}" for s, n in counts.items() if s != "verified")
     lines += ["", f"{counts.get('verified', 0)} of {len(claims)} claims verified" + (f" ({rest})" if rest else "")]
     return "\n".join(lines)
@@ -450,7 +449,7 @@ def _indent(text, prefix="  "):
     return "\n".join(prefix + line if line else line for line in text.rstrip().splitlines())
 
 
-def check(impl, *, section=None, claim=None, parallel=True, echo=print):
+def check(impl, *, section=None, claim=None, parallel=True):
     """Runs the spec against the package at `impl` and prints the first failure and the progress.
 
     Args:
@@ -458,7 +457,6 @@ def check(impl, *, section=None, claim=None, parallel=True, echo=print):
         section: a section key (`"A"`) to check only its claims.
         claim: a claim id to check only that claim.
         parallel: use pytest-xdist when the machine has more than one core.
-        echo: where the summary goes (`print` by default).
 
     Returns:
         pytest's exit code (0 when every selected test passed or is pending).
@@ -477,11 +475,11 @@ def check(impl, *, section=None, claim=None, parallel=True, echo=print):
         ledger_json, report_json = Path(tmp, "ledger.json"), Path(tmp, "tests.json")
         code = run_spec(check_arguments(impl, claims, ledger_json, report_json, spec_dir=root / "spec"), parallel=parallel)
         if not ledger_json.is_file():
-            echo("grimoire: the spec did not run to the end (see pytest's output above).")
+            print("grimoire: the spec did not run to the end (see pytest's output above).")
             return code or 1
         ledger = json.loads(ledger_json.read_text(encoding="utf-8"))
         records = json.loads(report_json.read_text(encoding="utf-8")) if report_json.is_file() else []
-    echo(progress(ledger, records, claims, catalogue))
+    print(progress(ledger, records, claims, catalogue))
     return code
 
 

@@ -279,6 +279,8 @@ def test_the_cli_reports_a_bad_selection_without_running_the_spec(package):
         cli.main(["exercises", "check", str(root), "--section", "Z"])
     with pytest.raises(SystemExit):
         cli.main(["exercises", "check", str(root), "--section", "A", "--claim", "x"])  # mutually exclusive
+    with pytest.raises(SystemExit, match=r"`impl` must be a package directory .*`grimoire exercises init DIR`"):
+        cli.main(["exercises", "check", str(root / "cam" / "no-such-dir")])
 
 
 def test_progress_shows_the_first_failing_claim_and_the_count():
