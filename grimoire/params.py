@@ -69,7 +69,7 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1):
 
     Example:
 
-    >>> conv_params(3, 3, 32)        # a 3x3 Conv2D from RGB to 32 maps
+    >>> conv_params((3, 3), 3, 32)   # a 3x3 Conv2D from RGB to 32 maps
     896
     """
     window = _window("kernel_size", kernel_size)
