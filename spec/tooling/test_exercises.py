@@ -331,14 +331,16 @@ def test_watch_checks_again_when_a_file_is_saved(tmp_path):
 # on the stubs, and the claims whose tests need a model trained once per session (~10 s each, by the
 # copied support modules) are left out; the claims asserted on are always run whole.
 BOUNDED = """
-from grimoire.pytest_plugin import claims_of
-
 TRAINED = {"digits_convnet", "shapes"}
 
 
+def claims(item):
+    return {claim for mark in item.iter_markers("claim") for claim in mark.args}
+
+
 def pytest_collection_modifyitems(config, items):
-    heavy = {c for item in items if TRAINED & set(item.fixturenames) for c in claims_of(item)}
-    keep = [item for item in items if "impl" in item.fixturenames and not heavy & set(claims_of(item))]
+    heavy = {c for item in items if TRAINED & set(item.fixturenames) for c in claims(item)}
+    keep = [item for item in items if "impl" in item.fixturenames and not heavy & claims(item)]
     config.hook.pytest_deselected(items=[item for item in items if item not in keep])
     items[:] = keep
 """
