@@ -350,10 +350,11 @@ def start_spec(impl, claims, tmp):
     """Starts the spec as `grimoire exercises check` would (serially, bounded), in a subprocess."""
     (tmp / "bounded_stub_run.py").write_text(BOUNDED, encoding="utf-8")
     args = exercises.check_arguments(impl, claims, tmp / "ledger.json", tmp / "tests.json", spec_dir=ROOT / "spec")
+    path = os.pathsep.join(filter(None, [str(tmp), os.environ.get("PYTHONPATH")]))
     with open(tmp / "output.txt", "w") as output:  # a file, not a pipe: two runs never wait on a reader
         return subprocess.Popen(
             [sys.executable, "-m", "pytest", *args, "-n", "0", "-p", "no:cacheprovider", "-p", "bounded_stub_run"],
-            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(tmp)},
+            cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": path},
         )
 
 
