@@ -499,12 +499,16 @@ def watch(impl, run, *, stop_event=None, debounce=1600):
     """
     import watchfiles
 
-    result = run()
-    for batch in watchfiles.watch(impl, watch_filter=watchfiles.PythonFilter(), stop_event=stop_event,
-                                  debounce=debounce, raise_interrupt=False):
-        names = sorted({Path(path).name for _, path in batch})
-        print(f"\n--- changed: {', '.join(names)}; checking again ---\n", flush=True)
+    result = None
+    try:
         result = run()
+        for batch in watchfiles.watch(impl, watch_filter=watchfiles.PythonFilter(), stop_event=stop_event,
+                                      debounce=debounce, raise_interrupt=False):
+            names = sorted({Path(path).name for _, path in batch})
+            print(f"\n--- changed: {', '.join(names)}; checking again ---\n", flush=True)
+            result = run()
+    except KeyboardInterrupt:  # Ctrl-C during a check ends the watch as quietly as between checks
+        print("\nStopped watching.")
     return result
 
 
