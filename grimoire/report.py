@@ -279,6 +279,7 @@ def benchmark_rows(data):
             "recorded_fraction": info.get("fraction_of_peak"),
             "recorded_peak": info.get("peak_gflops"),
             "copy_gbs": info.get("peak_copy_gbs"),
+            "interleaved": {k[len("interleaved_"):]: v for k, v in info.items() if k.startswith("interleaved_")},
         })
     peaks = {r["device"]: r["gflops"] for r in rows if r["path"] == "matmul" and r["gflops"]}
     best = {}
@@ -302,36 +303,45 @@ def _peak(rows, device="cpu"):
 
 
 def target_ratios(rows, device="cpu"):
-    """The issue's targets next to what this run measured: a list of dicts (what, target, measured, met)."""
+    """The issue's targets next to what this run measured.
+
+    Two measurements per ratio where the benchmarks recorded both: from the two separate benchmarks,
+    and from the paths timed alternately in one loop (`interleaved`), which a busy machine disturbs
+    less. Returns a list of dicts (what, target, separate, interleaved, met); `met` judges the
+    interleaved value when there is one.
+    """
     by = {(r["case"], r["path"]): r for r in rows if r["device"] == device}
     found = []
 
-    def add(what, target, measured, at_least):
-        if measured is not None:
-            found.append({"what": what, "target": ("≥ " if at_least else "≤ ") + f"{target:g}",
-                          "measured": measured, "met": measured >= target if at_least else measured <= target})
+    def add(what, target, separate, interleaved, at_least):
+        if separate is None and interleaved is None:
+            return
+        judged = interleaved if interleaved is not None else separate
+        found.append({"what": what, "target": ("≥ " if at_least else "≤ ") + f"{target:g}", "separate": separate,
+                      "interleaved": interleaved, "met": judged >= target if at_least else judged <= target})
 
     def fraction(case, path):
         row = by.get((case, path))
-        return row["fraction_of_peak"] if row else None
+        return (row["fraction_of_peak"], row["interleaved"].get("fraction_of_peak")) if row else (None, None)
 
     def ratio(case, slow, fast):
         a, b = by.get((case, slow)), by.get((case, fast))
-        return a["min_s"] / b["min_s"] if a and b and a["min_s"] and b["min_s"] else None
+        separate = a["min_s"] / b["min_s"] if a and b and a["min_s"] and b["min_s"] else None
+        return separate, (a["interleaved"].get(f"ratio_to_{fast}") if a else None)
 
     add("3x3 conv forward, graph mode: fraction of matmul peak", TARGETS["conv_forward"],
-        fraction("forward 3x3", "tf-function"), True)
+        *fraction("forward 3x3", "tf-function"), True)
     for wrt in ("input", "filter"):
         add(f"3x3 conv backward ({wrt} gradient), graph mode: fraction of peak", TARGETS["conv_backward"],
-            fraction(f"backward-{wrt} 3x3", "tf-function"), True)
+            *fraction(f"backward-{wrt} 3x3", "tf-function"), True)
     for batch in (1, 8):
         case = f"xception-299 batch {batch}"
         add(f"Grad-CAM compiled / forward-only time, batch {batch}", TARGETS["gradcam_vs_forward"],
-            ratio(case, "grimoire-compiled", "forward-only"), False)
+            *ratio(case, "grimoire-compiled", "forward-only"), False)
         add(f"eager textbook / compiled Grad-CAM time, batch {batch}", TARGETS["eager_vs_gradcam"],
-            ratio(case, "eager-textbook", "grimoire-compiled"), True)
+            *ratio(case, "eager-textbook", "grimoire-compiled"), True)
         add(f"tf-keras-vis / compiled Grad-CAM time, batch {batch}", TARGETS["eager_vs_gradcam"],
-            ratio(case, "tf-keras-vis", "grimoire-compiled"), True)
+            *ratio(case, "tf-keras-vis", "grimoire-compiled"), True)
     return found
 
 
@@ -404,7 +414,7 @@ def machine_markdown(machine_info=None):
     info.setdefault("python_version", platform.python_version())
     info.setdefault("system", platform.system())
     info.setdefault("cpu_count", os.cpu_count())
-    keys = ["cpu_model", "cpu_count", "gpus", "load_average", "load_average_at_end", "system", "release", "python_version",
+    keys = ["cpu_model", "cpu_count", "gpus", "load_average_at_start", "load_average_at_end", "system", "release", "python_version",
             "tensorflow", "keras", "numpy", "onednn"]
     return "\n".join(f"- {k}: {info[k]}" for k in keys if k in info)
 
@@ -438,8 +448,12 @@ def write_readme(out, phases, *, root, quick=False):
                       "load); `× best` compares paths on the same problem.", ""]
         targets = target_ratios(rows)
         if targets:
-            lines += ["### Targets", "", "| what | target | measured | met |", "|---|---|---|---|"]
-            lines += [f"| {t['what']} | {t['target']} | {t['measured']:.2f} | {'yes' if t['met'] else '**no**'} |" for t in targets]
+            lines += ["### Targets", "",
+                      "Measured two ways: from the separate benchmarks, and with the two paths alternating in one "
+                      "loop (interleaved), which a busy machine disturbs less; `met` judges the interleaved value.", "",
+                      "| what | target | separate | interleaved | met |", "|---|---|---|---|---|"]
+            lines += [f"| {t['what']} | {t['target']} | {_fmt(t['separate'], '.2f')} | {_fmt(t['interleaved'], '.2f')} | "
+                      f"{'yes' if t['met'] else '**no**'} |" for t in targets]
             lines.append("")
         lines += ["### All benchmarks", "", benchmark_markdown(rows), ""]
     else:

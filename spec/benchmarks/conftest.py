@@ -40,6 +40,36 @@ def machine_peak():
     return {"matmul_gflops": machine.matmul_gflops(), "copy_gbs": machine.copy_gbs()}
 
 
+def pytest_configure(config):
+    # pytest-benchmark asks for machine info when it writes the JSON, at the end: keep the start's load.
+    config._grimoire_load_at_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
+@pytest.fixture(scope="session")
+def peak_matmul():
+    """The peak benchmark's matmul as `(run, flops)`, to interleave with another benchmark."""
+    return machine.matmul_fn(*machine.matmul_operands())
+
+
+@pytest.fixture
+def against_peak(benchmark, peak_matmul):
+    """Returns `against_peak(run, flops, rounds=5)`: the fraction of the matmul peak with the two interleaved.
+
+    Stores `interleaved_fraction_of_peak` in `extra_info` (see `machine.interleaved_best`).
+    """
+
+    def measure(run, flops, rounds=5):
+        if benchmark.stats is None:
+            return None
+        matmul, matmul_flops = peak_matmul
+        best = machine.interleaved_best({"run": run, "matmul": matmul}, rounds)
+        fraction = (flops / best["run"]) / (matmul_flops / best["matmul"])
+        benchmark.extra_info["interleaved_fraction_of_peak"] = fraction
+        return fraction
+
+    return measure
+
+
 @pytest.fixture
 def record(benchmark, machine_peak):
     """Returns `record(**facts)`: stores facts and derived speeds in the benchmark's `extra_info`.
@@ -78,6 +108,7 @@ def record(benchmark, machine_peak):
 
 
 def pytest_benchmark_update_json(config, benchmarks, output_json):
-    # The load when the run ends, next to the one at its start (machine_info): a busy machine shows.
-    if hasattr(os, "getloadavg"):
-        output_json["machine_info"]["load_average_at_end"] = list(os.getloadavg())
+    # The load when the run started and when it ended: a busy machine shows.
+    info = output_json["machine_info"]
+    info["load_average_at_start"] = getattr(config, "_grimoire_load_at_start", None)
+    info["load_average_at_end"] = info.pop("load_average", None)

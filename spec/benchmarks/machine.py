@@ -72,6 +72,29 @@ def best_time(fn, repeats):
     return best
 
 
+def interleaved_best(functions, rounds):
+    """The fastest time of each function, calling them in turn `rounds` times (A, B, A, B, ...).
+
+    On a shared machine the load changes from second to second; two functions timed one after the
+    other can see different loads, but alternating them lets each see the same conditions, so the
+    ratio of their best times is steadier than the ratio of two separate benchmarks.
+
+    Args:
+        functions: dict name -> callable without arguments (each already warmed up).
+        rounds: how many times to call each.
+
+    Returns:
+        dict name -> best time in seconds.
+    """
+    best = {name: float("inf") for name in functions}
+    for _ in range(rounds):
+        for name, fn in functions.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
 def matmul_operands(n=PEAK_MATMUL_N):
     """Two `n x n` float32 matrices of unit-normal entries."""
     rng = np.random.default_rng(0)
@@ -98,7 +121,7 @@ def copy_fn(src, dst):
     return (lambda: np.copyto(dst, src)), src.nbytes + dst.nbytes
 
 
-def matmul_gflops(device="cpu", repeats=5):
+def matmul_gflops(device="cpu", repeats=10):
     """The machine's measured float32 matmul speed in GFLOP/s."""
     run, flops = matmul_fn(*matmul_operands(), device)
     return flops / best_time(run, repeats) / 1e9
@@ -127,7 +150,7 @@ def info():
         "cpu_model": cpu,
         "cpu_count": os.cpu_count(),
         "gpus": gpu_names,
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,  # when asked
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "numpy": np.__version__,

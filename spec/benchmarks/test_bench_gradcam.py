@@ -65,6 +65,20 @@ def _tf_keras_vis(model, images):
     )
 
 
+def _interleaved_ratios(benchmark, impl, model, images, path, timed, batch):
+    """Time ratios to the forward pass (and, for the slow paths, to the compiled Grad-CAM) with the
+    paths alternating in one loop, so both see the same load (`machine.interleaved_best`)."""
+    forward = ladder.forward_only(model)
+    others = {"forward-only": lambda: forward(images)}
+    if path in ("eager-textbook", "tf-keras-vis", "grimoire-xla"):
+        others["grimoire-compiled"] = lambda: impl.cam.grad_cam(model, images, layer_name=TARGET)
+    for fn in others.values():
+        fn()  # warm: traced before the clock starts
+    best = machine.interleaved_best({path: timed, **others}, ROUNDS[batch])
+    for name in others:
+        benchmark.extra_info[f"interleaved_ratio_to_{name}"] = best[path] / best[name]
+
+
 @pytest.mark.parametrize("device", machine.device_params())
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("batch", [1, 8], ids=lambda b: f"batch-{b}")
@@ -101,6 +115,8 @@ def test_gradcam(benchmark, record, impl, xception, batch, path, device):
         else:
             np.testing.assert_allclose(out, want, rtol=RTOL_FLOAT32_DOT, atol=10 * ATOL_SAME_GRAPH)
         benchmark.pedantic(timed, rounds=ROUNDS[batch], iterations=1)
+        if path != "forward-only" and benchmark.stats is not None:
+            _interleaved_ratios(benchmark, impl, xception, images, path, timed, batch)
     forward_flops = impl.flops.count_flops(xception, batch_size=batch)
     record(flops=forward_flops, device=device, batch_size=batch, path=path, case=f"xception-299 batch {batch}",
            note="FLOPs of the forward pass; the head's backward adds 0.03%")

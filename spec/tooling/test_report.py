@@ -32,7 +32,7 @@ BENCHMARKS = {
         bench("fwd-eager", "tf-eager", "forward 3x3", 0.4, 18e9, intensity=60.0),
         bench("bwd-in", "tf-function", "backward-input 3x3", 0.3, 18e9),
         bench("bwd-f", "tf-function", "backward-filter 3x3", 0.25, 18e9),
-        bench("gc", "grimoire-compiled", "xception-299 batch 1", 0.33, 16.7e9),
+        bench("gc", "grimoire-compiled", "xception-299 batch 1", 0.33, 16.7e9, **{"interleaved_ratio_to_forward-only": 1.04}),
         bench("fo", "forward-only", "xception-299 batch 1", 0.30, 16.7e9),
         bench("eager", "eager-textbook", "xception-299 batch 1", 2.64, 16.7e9),
     ],
@@ -58,11 +58,13 @@ def test_rows_give_speed_as_a_fraction_of_the_same_runs_matmul_and_ratio_to_the_
 def test_targets_compare_the_measured_ratios_with_the_issues_goals():
     targets = {t["what"]: t for t in report.target_ratios(report.benchmark_rows(BENCHMARKS))}
     forward = targets["3x3 conv forward, graph mode: fraction of matmul peak"]
-    assert forward["measured"] == pytest.approx(0.9) and forward["met"]
+    assert forward["separate"] == pytest.approx(0.9) and forward["interleaved"] is None and forward["met"]
     backward = targets["3x3 conv backward (input gradient), graph mode: fraction of peak"]
-    assert backward["measured"] == pytest.approx(0.6) and not backward["met"]  # 60 GFLOP/s of 100, target 0.7
-    assert targets["Grad-CAM compiled / forward-only time, batch 1"]["measured"] == pytest.approx(1.1)
-    assert targets["eager textbook / compiled Grad-CAM time, batch 1"]["measured"] == pytest.approx(8.0)
+    assert backward["separate"] == pytest.approx(0.6) and not backward["met"]  # 60 GFLOP/s of 100, target 0.7
+    gradcam = targets["Grad-CAM compiled / forward-only time, batch 1"]
+    assert gradcam["separate"] == pytest.approx(1.1) and gradcam["interleaved"] == 1.04
+    assert gradcam["met"]  # judged on the interleaved measurement
+    assert targets["eager textbook / compiled Grad-CAM time, batch 1"]["separate"] == pytest.approx(8.0)
     assert not any("batch 8" in what for what in targets)  # nothing measured, nothing claimed
 
 
