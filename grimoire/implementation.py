@@ -1,5 +1,6 @@
 """Load the implementation the spec checks: the reference ``grimoire`` or a learner's package."""
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -72,7 +73,8 @@ def _import_directory(path):
             "Point `--impl` at the package folder that `grimoire exercises init` wrote."
         )
     # A unique module name keeps a learner's package apart from the installed reference.
-    name = "grimoire_impl_" + "".join(c if c.isalnum() else "_" for c in path.name)
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]  # two folders named alike stay apart
+    name = "grimoire_impl_" + "".join(c if c.isalnum() else "_" for c in path.name) + "_" + digest
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)])

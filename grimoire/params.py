@@ -92,7 +92,7 @@ def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_b
 
     Example:
 
-    >>> depthwise_conv_params(3, 728)
+    >>> depthwise_conv_params((3, 3), 728)
     7280
     """
     window = _window("kernel_size", kernel_size)
@@ -110,7 +110,7 @@ def separable_conv_params(kernel_size, in_channels, filters, *, depth_multiplier
 
     Example:
 
-    >>> separable_conv_params(3, 728, 728, use_bias=False)   # one of Xception's middle-flow convs
+    >>> separable_conv_params((3, 3), 728, 728, use_bias=False)   # an Xception middle-flow conv
     536536
     """
     window = _window("kernel_size", kernel_size)

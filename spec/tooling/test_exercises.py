@@ -6,7 +6,6 @@ subprocess against freshly generated stubs, once per session, and share the resu
 """
 
 import ast
-import importlib
 import inspect
 import json
 import os
@@ -22,10 +21,9 @@ import pytest
 
 pytestmark = pytest.mark.tooling
 
-# The tooling under test is the reference's own (no claim, so no `impl` fixture).
-exercises = importlib.import_module("grimoire.exercises")
-ledger = importlib.import_module("grimoire.ledger")
-cli = importlib.import_module("grimoire.cli")
+# A tooling test, not a claim test: it tests the reference's own tooling, so it imports it
+# (claim tests reach the implementation through `impl` instead).
+from grimoire import cli, exercises, ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "grimoire"
