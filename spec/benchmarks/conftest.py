@@ -15,12 +15,14 @@ HERE = os.path.dirname(__file__)
 
 
 def _xdist_active(config):
-    return config.getoption("dist", "no") != "no" or "PYTEST_XDIST_WORKER" in os.environ
+    # Workers carry PYTEST_XDIST_WORKER; the controller has a worker count. (`--dist` alone says
+    # nothing: the project's addopts set it for every run.)
+    return "PYTEST_XDIST_WORKER" in os.environ or bool(config.getoption("numprocesses", None))
 
 
 def pytest_collection_modifyitems(config, items):
-    if not _xdist_active(config):
-        return
+    if not _xdist_active(config) or (config.getoption("benchmark_skip") and not config.getoption("benchmark_only")):
+        return  # the default run skips benchmarks anyway (--benchmark-skip), with its own reason
     skip = pytest.mark.skip(
         reason="benchmarks are disabled under xdist: parallel workers share the cores and would time "
         "each other's load. Run `pytest spec/benchmarks --benchmark-only -n 0`."
