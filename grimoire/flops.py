@@ -35,11 +35,11 @@ from .params import (
     PARAMETER_FREE,
     RNN_GATES,
     SEPARABLE,
-    _channels,
-    _own_weights,
-    _window,
+    channels_of,
     input_shape_of,
     output_shape_of,
+    owns_weights,
+    window_volume,
 )
 
 # --- the formulas --------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ def count_macs(model_or_layer, batch_size=1):
             f"Model '{model.name}' is not built, so its layers' shapes are unknown. "
             "Call `model.build(input_shape)` or call the model on a batch first."
         )
-    if _own_weights(model):
+    if owns_weights(model):
         raise ValueError(
             f"Model '{model.name}' creates weights of its own (add_weight in a subclass), whose use no "
             "layer formula describes. Put them in a layer of their own."
@@ -355,7 +355,7 @@ def _dense(config, in_shape, out_shape):
 
 
 def _conv(config, in_shape, out_shape):
-    cin, k, f, groups = _channels(config, in_shape), config["kernel_size"], config["filters"], config.get("groups", 1)
+    cin, k, f, groups = channels_of(config, in_shape), config["kernel_size"], config["filters"], config.get("groups", 1)
     size = _spatial(out_shape, config)
     n = conv_macs(k, cin, f, size, groups=groups)
     seen = f"({cin}/{groups})" if groups > 1 else f"{cin}"
@@ -363,20 +363,20 @@ def _conv(config, in_shape, out_shape):
 
 
 def _conv_transpose(config, in_shape, out_shape):
-    cin, k, f = _channels(config, in_shape), config["kernel_size"], config["filters"]
+    cin, k, f = channels_of(config, in_shape), config["kernel_size"], config["filters"]
     size = _spatial(in_shape, config)
     return conv_transpose_macs(k, cin, f, size), f"{_times(size)}*{cin} inputs * {_times(k)}*{f}"
 
 
 def _depthwise(config, in_shape, out_shape):
-    cin, k, m = _channels(config, in_shape), config["kernel_size"], config["depth_multiplier"]
+    cin, k, m = channels_of(config, in_shape), config["kernel_size"], config["depth_multiplier"]
     size = _spatial(out_shape, config)
     n = depthwise_conv_macs(k, cin, size, depth_multiplier=m)
     return n, f"{_times(size)}*{cin * m} outputs * {_times(k)}"
 
 
 def _separable(config, in_shape, out_shape):
-    cin, k, m, f = _channels(config, in_shape), config["kernel_size"], config["depth_multiplier"], config["filters"]
+    cin, k, m, f = channels_of(config, in_shape), config["kernel_size"], config["depth_multiplier"], config["filters"]
     size = _spatial(out_shape, config)
     n = separable_conv_macs(k, cin, f, size, depth_multiplier=m)
     return n, f"{_times(size)}*{cin * m} * ({_times(k)} + {f})"
@@ -414,7 +414,7 @@ def _positions_and_window(size, kernel_size, size_name):
             f"Received: kernel_size={kernel_size!r}, {size_name}={size!r}"
         )
     kernels = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * len(sizes)
-    return _window(size_name, sizes), _window("kernel_size", kernels)
+    return window_volume(size_name, sizes), window_volume("kernel_size", kernels)
 
 
 def _times(sizes):

@@ -58,7 +58,7 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1):
         + filters if use_bias                                  # one bias per filter
 
     Args:
-        kernel_size: the window size, an int or a tuple of ints (one per spatial axis).
+        kernel_size: the window size, a tuple with one int per spatial axis (`(3, 3)` for 3x3).
         in_channels: channels of the input.
         filters: channels of the output (number of filters).
         use_bias: whether the layer adds a bias per filter.
@@ -72,7 +72,7 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1):
     >>> conv_params((3, 3), 3, 32)   # a 3x3 Conv2D from RGB to 32 maps
     896
     """
-    window = _window("kernel_size", kernel_size)
+    window = window_volume("kernel_size", kernel_size)
     in_channels = positive_int("in_channels", in_channels)
     filters = positive_int("filters", filters)
     groups = positive_int("groups", groups)
@@ -95,7 +95,7 @@ def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_b
     >>> depthwise_conv_params((3, 3), 728)
     7280
     """
-    window = _window("kernel_size", kernel_size)
+    window = window_volume("kernel_size", kernel_size)
     maps = positive_int("in_channels", in_channels) * positive_int("depth_multiplier", depth_multiplier)
     return window * maps + (maps if _flag("use_bias", use_bias) else 0)
 
@@ -113,7 +113,7 @@ def separable_conv_params(kernel_size, in_channels, filters, *, depth_multiplier
     >>> separable_conv_params((3, 3), 728, 728, use_bias=False)   # an Xception middle-flow conv
     536536
     """
-    window = _window("kernel_size", kernel_size)
+    window = window_volume("kernel_size", kernel_size)
     maps = positive_int("in_channels", in_channels) * positive_int("depth_multiplier", depth_multiplier)
     filters = positive_int("filters", filters)
     return window * maps + maps * filters + (filters if _flag("use_bias", use_bias) else 0)
@@ -316,7 +316,7 @@ def count_params(model_or_layer):
             f"Model '{model.name}' is not built, so its layers' input shapes are unknown. "
             "Call `model.build(input_shape)` or call the model on a batch first."
         )
-    if _own_weights(model):
+    if owns_weights(model):
         raise ValueError(
             f"Model '{model.name}' creates weights of its own (add_weight in a subclass), which no layer "
             "formula describes. Put them in a layer of their own."
@@ -373,26 +373,27 @@ def _dense(config, shape):
     return n, f"{shape[-1]}*{config['units']}" + (f" + {config['units']}" if config["use_bias"] else "")
 
 
-def _channels(config, shape):
+def channels_of(config, shape):
+    """The channel count of `shape` for a layer's `data_format` (channels last unless it says otherwise)."""
     axis = -1 if config.get("data_format", "channels_last") == "channels_last" else 1
     return shape[axis]
 
 
 def _conv(config, shape):
-    cin, k, f, groups = _channels(config, shape), config["kernel_size"], config["filters"], config.get("groups", 1)
+    cin, k, f, groups = channels_of(config, shape), config["kernel_size"], config["filters"], config.get("groups", 1)
     n = conv_params(k, cin, f, use_bias=config["use_bias"], groups=groups)
     seen = f"({cin}/{groups})" if groups > 1 else f"{cin}"
     return n, f"{'*'.join(map(str, k))}*{seen}*{f}" + (f" + {f}" if config["use_bias"] else "")
 
 
 def _depthwise(config, shape):
-    cin, k, m = _channels(config, shape), config["kernel_size"], config["depth_multiplier"]
+    cin, k, m = channels_of(config, shape), config["kernel_size"], config["depth_multiplier"]
     n = depthwise_conv_params(k, cin, depth_multiplier=m, use_bias=config["use_bias"])
     return n, f"{'*'.join(map(str, k))}*{cin}*{m}" + (f" + {cin * m}" if config["use_bias"] else "")
 
 
 def _separable(config, shape):
-    cin, k, m, f = _channels(config, shape), config["kernel_size"], config["depth_multiplier"], config["filters"]
+    cin, k, m, f = channels_of(config, shape), config["kernel_size"], config["depth_multiplier"], config["filters"]
     n = separable_conv_params(k, cin, f, depth_multiplier=m, use_bias=config["use_bias"])
     return n, f"{'*'.join(map(str, k))}*{cin}*{m} + {cin * m}*{f}" + (f" + {f}" if config["use_bias"] else "")
 
@@ -448,11 +449,17 @@ def _flag(name, value):
     return int(value)
 
 
-def _window(name, kernel_size):
-    sizes = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,)
-    if not sizes:
-        raise ValueError(f"Argument `{name}` must be an int or a non-empty tuple of ints. Received: {name}={kernel_size!r}")
-    return math.prod(positive_int(name, k) for k in sizes)
+def window_volume(name, kernel_size):
+    """The number of positions in a window: the product of its sizes, one per spatial axis.
+
+    An int is refused: `3` could mean a 1-D window of 3 or a 3x3 one, and the two counts differ.
+    """
+    if not isinstance(kernel_size, (tuple, list)) or not kernel_size:
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty tuple with one size per spatial axis, e.g. (3, 3) for a "
+            f"3x3 Conv2D (an int is ambiguous: 1-D or 2-D?). Received: {name}={kernel_size!r}"
+        )
+    return math.prod(positive_int(name, k) for k in kernel_size)
 
 
 def _as_shape(shape):
@@ -462,6 +469,7 @@ def _as_shape(shape):
     return tuple(None if d is None else int(d) for d in shape)
 
 
-def _own_weights(model):
+def owns_weights(model):
+    """Whether a (subclassed) model created weights itself rather than through a sub-layer."""
     # Weights a subclassed model created itself (not through a sub-layer); Keras keeps them apart.
     return bool(getattr(model, "_trainable_variables", None) or getattr(model, "_non_trainable_variables", None))

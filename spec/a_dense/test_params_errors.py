@@ -32,8 +32,9 @@ def test_dense_params_rejects_non_bool_use_bias(impl):
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        pytest.param(lambda p: p.conv_params(3, 4, 8, groups=3), ValueError, r"`in_channels` must be divisible by `groups`", id="groups"),
-        pytest.param(lambda p: p.conv_params((), 4, 8), ValueError, r"`kernel_size` must be an int or a non-empty tuple", id="empty-kernel"),
+        pytest.param(lambda p: p.conv_params((3, 3), 4, 8, groups=3), ValueError, r"`in_channels` must be divisible by `groups`", id="groups"),
+        pytest.param(lambda p: p.conv_params((), 4, 8), ValueError, r"`kernel_size` must be a non-empty tuple with one size per spatial axis", id="empty-kernel"),
+        pytest.param(lambda p: p.conv_params(3, 4, 8), ValueError, r"e.g. \(3, 3\) for a 3x3 Conv2D .*Received: kernel_size=3", id="ambiguous-int-kernel"),
         pytest.param(lambda p: p.rnn_params("Transformer", 3, 4), ValueError, r"`cell` must be one of \['GRU', 'LSTM', 'SimpleRNN'\]", id="cell"),
         pytest.param(lambda p: p.batch_norm_params(0), ValueError, r"`channels` must be a positive integer", id="channels"),
     ],
