@@ -37,8 +37,8 @@ from .params import (
     SEPARABLE,
     channels_of,
     input_shape_of,
+    layers_to_count,
     output_shape_of,
-    owns_weights,
     window_volume,
 )
 
@@ -251,25 +251,7 @@ def count_macs(model_or_layer, batch_size=1):
     384
     """
     batch_size = positive_int("batch_size", batch_size)
-    if not isinstance(model_or_layer, keras.layers.Layer):
-        raise TypeError(
-            "Argument `model_or_layer` must be a Keras model or layer. "
-            f"Received: {model_or_layer!r} (of type {type(model_or_layer).__name__})"
-        )
-    if not isinstance(model_or_layer, keras.Model):
-        return batch_size * layer_macs(model_or_layer)[0]
-    model = model_or_layer
-    if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built, so its layers' shapes are unknown. "
-            "Call `model.build(input_shape)` or call the model on a batch first."
-        )
-    if owns_weights(model):
-        raise ValueError(
-            f"Model '{model.name}' creates weights of its own (add_weight in a subclass), whose use no "
-            "layer formula describes. Put them in a layer of their own."
-        )
-    return batch_size * sum(layer_macs(layer)[0] for layer in model.layers)
+    return batch_size * sum(layer_macs(layer)[0] for layer in layers_to_count(model_or_layer, "multiply-add"))
 
 
 def count_flops(model_or_layer, batch_size=1):

@@ -303,25 +303,34 @@ def count_params(model_or_layer):
     >>> count_params(layer)
     128
     """
+    return sum(layer_params(layer)[0] for layer in layers_to_count(model_or_layer, "parameter"))
+
+
+def layers_to_count(model_or_layer, counting):
+    """The layers whose counts add up to `model_or_layer`'s, once it is checked to be countable.
+
+    A single layer is its own list; a model must be built and must own no weights of its own.
+    `counting` names what is counted ("parameter", "multiply-add") for the error messages.
+    """
     if not isinstance(model_or_layer, keras.layers.Layer):
         raise TypeError(
             "Argument `model_or_layer` must be a Keras model or layer. "
             f"Received: {model_or_layer!r} (of type {type(model_or_layer).__name__})"
         )
     if not isinstance(model_or_layer, keras.Model):
-        return layer_params(model_or_layer)[0]
+        return [model_or_layer]
     model = model_or_layer
     if not model.built:
         raise ValueError(
-            f"Model '{model.name}' is not built, so its layers' input shapes are unknown. "
+            f"Model '{model.name}' is not built, so its layers' shapes are unknown. "
             "Call `model.build(input_shape)` or call the model on a batch first."
         )
     if owns_weights(model):
         raise ValueError(
-            f"Model '{model.name}' creates weights of its own (add_weight in a subclass), which no layer "
-            "formula describes. Put them in a layer of their own."
+            f"Model '{model.name}' creates weights of its own (add_weight in a subclass), which no layer's "
+            f"{counting} formula describes. Put them in a layer of their own."
         )
-    return sum(layer_params(layer)[0] for layer in model.layers)
+    return list(model.layers)
 
 
 def param_table(model):
