@@ -1,20 +1,61 @@
 """Every layer's parameter count follows from its configuration and shapes alone."""
 
+import contextlib
+
 import keras
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 
+WEIGHT_READERS = (
+    "count_params", "get_weights", "weights", "variables", "trainable_weights", "non_trainable_weights",
+    "trainable_variables", "non_trainable_variables",
+)
+
+
+@contextlib.contextmanager
+def weights_unreadable():
+    """Makes every public way of reading a layer's weights raise, so a count must come from shapes."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the analytic count read the weights; it must use config and shapes only")
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in WEIGHT_READERS:
+            for cls in (keras.layers.Layer, keras.Model):
+                if name in vars(cls) or cls is keras.layers.Layer:
+                    patch.setattr(cls, name, property(refuse) if name not in ("count_params", "get_weights") else refuse)
+        yield
+
+
+def analytic_counts(impl, model):
+    """Our count for each layer and for the model, computed while the weights cannot be read."""
+    with weights_unreadable():
+        return [impl.params.count_params(layer) for layer in model.layers], impl.params.count_params(model)
+
+
 def assert_counts_match_keras(impl, model):
     """Layer by layer, then in total, the analytic count equals Keras' count."""
+    expected = [layer.count_params() for layer in model.layers], model.count_params()
+    per_layer, total = analytic_counts(impl, model)
+
     mismatches = [
-        (layer.name, impl.params.count_params(layer), layer.count_params())
-        for layer in model.layers
-        if impl.params.count_params(layer) != layer.count_params()
+        (layer.name, ours, keras_count)
+        for layer, ours, keras_count in zip(model.layers, per_layer, expected[0])
+        if ours != keras_count
     ]
     assert mismatches == []
-    assert impl.params.count_params(model) == model.count_params()
+    assert total == expected[1]
+
+
+@pytest.mark.claim("params-from-shapes")
+def test_reading_weights_is_impossible_inside_the_check():
+    """The guard works: Keras' own count, which reads the weights, fails under it."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+
+    with weights_unreadable(), pytest.raises(AssertionError, match="read the weights"):
+        model.count_params()
 
 
 @pytest.mark.claim("params-from-shapes")
@@ -125,9 +166,10 @@ class WiderDense(keras.layers.Dense):
 
 
 @pytest.mark.claim("params-from-shapes")
-@pytest.mark.parametrize("layer", [pytest.param(Scale(), id="custom-layer"), pytest.param(WiderDense(2), id="dense-subclass")])
-def test_unknown_layer_type_is_refused_not_guessed(impl, layer):
+@pytest.mark.parametrize("make_layer", [pytest.param(Scale, id="custom-layer"), pytest.param(lambda: WiderDense(2), id="dense-subclass")])
+def test_unknown_layer_type_is_refused_not_guessed(impl, make_layer):
     """A layer type without a formula raises an error naming it."""
+    layer = make_layer()
     model = keras.Sequential([keras.Input((3,)), layer])
 
     with pytest.raises(ValueError, match=rf"No parameter formula for layer '{layer.name}' of type .*{type(layer).__name__}"):
