@@ -21,8 +21,15 @@ def model(impl):
 )
 def test_keras_refuses_a_layer_that_needs_two_inputs(model, merge_layer):
     """Adding a layer that needs a list of inputs to a Sequential model is refused by Keras."""
-    with pytest.raises(ValueError, match=r"list"):
+    # Keras' words: "... should be called on a list of [at least 1] input[s]. Received: input_shape=(None, 3)"
+    with pytest.raises(ValueError, match=r"layer should be called on a list of .*input.*Received: input_shape=\(None, 3\)"):
         model.add(merge_layer())
+
+
+def test_keras_refuses_a_second_input(model):
+    """A Sequential model takes one input: a second keras.Input is refused."""
+    with pytest.raises(ValueError, match=r"has already been configured to use input shape \(None, 5\)"):
+        model.add(keras.Input((5,)))
 
 
 def test_a_sequential_model_has_one_input_and_one_output(model):
