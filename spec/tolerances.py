@@ -40,3 +40,12 @@ Z_STATISTICAL = 5.0
 # takes two such sums. The metric tests keep n <= METRIC_MAX_SAMPLES.
 METRIC_MAX_SAMPLES = 128
 RTOL_FLOAT32_ACCUMULATION = 2 * METRIC_MAX_SAMPLES * 2.0**-24  # ~1.5e-5
+
+# Bilinear resizing in float32 of maps with values in [0, 1]: each output is a convex combination
+# of four inputs with float32 weights, a handful of 2**-24 roundings of numbers <= 1 (< 1e-6).
+ATOL_BILINEAR_FLOAT32 = 1e-6
+
+# Heatmaps normalised to [0, 1] (relu(map) / max): the float32 dot-product rounding of the raw map
+# (RTOL_FLOAT32_DOT) carries over relative to the peak; two float32 paths (batch vs one image, eager
+# vs compiled vs XLA, logits scaled by a constant) were measured below 1e-6 on the shapes convnet.
+ATOL_NORMALISED_MAPS = 1e-5
