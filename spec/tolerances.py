@@ -49,3 +49,26 @@ ATOL_BILINEAR_FLOAT32 = 1e-6
 # (RTOL_FLOAT32_DOT) carries over relative to the peak; two float32 paths (batch vs one image, eager
 # vs compiled vs XLA, logits scaled by a constant) were measured below 1e-6 on the shapes convnet.
 ATOL_NORMALISED_MAPS = 1e-5
+
+# Two float32 paths through a deep network (Xception's 36 convolutions with batch norm: the compiled
+# Grad-CAM step, the compiled forward pass, an eager call), which TensorFlow may fuse and order
+# differently: a ~1e-7 rounding difference per layer compounds with depth. 1e-4 relative bounds it
+# (atol 1e-7 is 1e-4 of a uniform 1000-class probability); on this machine the paths agree exactly.
+RTOL_DEEP_FLOAT32_PATHS = 1e-4
+ATOL_DEEP_FLOAT32_PATHS = 1e-7
+
+# scikit-learn's pairwise_distances expands |x - y|^2 = |x|^2 + |y|^2 - 2 x.y: the cancellation leaves
+# ~sqrt(2**-52) * |x| ~ 1.5e-8 |x| on distances near 0, and float32 rows get a float32 result (2**-24
+# relative). Filter rows of norm below ~10 stay under 1e-6 (measured: 4e-8 on the digits filters).
+ATOL_SKLEARN_DISTANCES = 1e-6
+
+# TensorFlow's profiler total for Xception also counts elementwise work (batch-norm scale and shift,
+# residual adds, max-pool comparisons, the global mean, softmax): 58.9 MFLOP, 0.35% of its 16.77 GFLOP.
+# flops counts weighted sums only; 0.5% allows that share and little more (missing the smallest conv,
+# block1_conv1 at 0.23%, would land at 0.58%).
+RTOL_PROFILER_TOTAL = 5e-3
+
+# Grad-CAM's backward pass differentiates only Xception's head (global pooling and the 2048x1000
+# classifier): 4 MFLOP next to the forward pass's 16.77 GFLOP, 0.03%. 0.1% allows that and the map's
+# elementwise ops, and fails if even the last separable conv were differentiated (3.8% alone).
+RTOL_ONE_FORWARD_PASS = 1e-3
