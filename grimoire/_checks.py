@@ -50,3 +50,20 @@ def array(name, value, *, ndim=None, dtype=np.float64):
             f"Argument `{name}` must have rank {ndim}. Received: {name} with shape {result.shape} (rank {result.ndim})"
         )
     return result
+
+
+def at_least(name, value, minimum, why):
+    """Returns `value` as an int, or raises if it is not an integer of at least `minimum` (`why` says why)."""
+    value = positive_int(name, value, allow_zero=True) if minimum >= 0 else value
+    if value < minimum:
+        raise ValueError(f"Argument `{name}` must be at least {minimum}: {why}. Received: {name}={value}")
+    return value
+
+
+def keras_model(name, value):
+    """Returns `value` if it is a `keras.Model`, else raises a TypeError naming its type."""
+    import keras  # imported here so the other checks stay usable without TensorFlow
+
+    if not isinstance(value, keras.Model):
+        raise TypeError(f"Argument `{name}` must be a keras.Model. Received: {name} of type {type(value).__name__}")
+    return value

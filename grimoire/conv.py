@@ -294,8 +294,7 @@ def receptive_field(model, layer_name):
     """
     import keras
 
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"Argument `model` must be a keras.Model. Received: model of type {type(model).__name__}")
+    _checks.keras_model("model", model)
     if not isinstance(layer_name, str):
         raise TypeError(f"Argument `layer_name` must be a layer name (str). Received: layer_name={layer_name!r}")
     names = [layer.name for layer in model.layers]

@@ -22,12 +22,12 @@ Example:
 2.8868
 """
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import ops
+
+from . import _checks
 
 
 @keras.saving.register_keras_serializable(package="grimoire")
@@ -209,16 +209,7 @@ class BalancedAccuracy(keras.metrics.Metric):
 
 
 def _num_classes(value):
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(
-            f"Argument `num_classes` must be an integer. Received: num_classes={value!r} (of type {type(value).__name__})"
-        )
-    if value < 2:
-        raise ValueError(
-            f"Argument `num_classes` must be at least 2: balanced accuracy averages the recall of several "
-            f"classes. Received: num_classes={value}"
-        )
-    return int(value)
+    return _checks.at_least("num_classes", value, 2, "balanced accuracy averages the recall of several classes")
 
 
 def _same_rank(y_true, y_pred):

@@ -182,8 +182,7 @@ def copy_weights(source, target):
 
 
 def _weighted_layers(name, model):
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"Argument `{name}` must be a keras.Model. Received: {name} of type {type(model).__name__}")
+    _checks.keras_model(name, model)
     if not model.built or not model.weights:
         raise ValueError(
             f"Argument `{name}` has no weights yet: model {model.name!r} is not built. "
@@ -279,8 +278,7 @@ def describe_graph(model):
     >>> [(e.source, e.target, e.shape) for e in graph.edges]
     [('features', 'hidden', (4,)), ('hidden', 'classifier', (8,))]
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"Argument `model` must be a keras.Model. Received: model of type {type(model).__name__}")
+    _checks.keras_model("model", model)
     try:
         # A functional view over the same layers (Sequential keeps one inside once it is built).
         operations = keras.Model(model.inputs, model.outputs).operations
@@ -393,12 +391,7 @@ def _checked_sizes(input_shape, hidden_units, num_classes):
 
 
 def _num_classes(value):
-    value = _checks.positive_int("num_classes", value)
-    if value < 2:
-        raise ValueError(
-            f"Argument `num_classes` must be at least 2: a classifier chooses between classes. Received: num_classes={value}"
-        )
-    return value
+    return _checks.at_least("num_classes", value, 2, "a classifier chooses between classes")
 
 
 def _input_shape(value):

@@ -19,6 +19,7 @@ import math
 
 import keras
 
+from . import _checks
 from ._checks import positive_int
 
 
@@ -344,8 +345,7 @@ def param_table(model):
     Returns:
         A list of dicts with keys `name`, `type`, `input_shape`, `output_shape`, `params`, `formula`.
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"Argument `model` must be a keras.Model. Received: model of type {type(model).__name__}")
+    _checks.keras_model("model", model)
     count_params(model)  # validates the model as a whole first
     return [
         {

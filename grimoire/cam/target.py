@@ -7,6 +7,8 @@ that layer is `block14_sepconv2_act`, an `Activation`, not a `Conv2D`.
 
 import keras
 
+from .. import _checks
+
 
 def _output_shape(layer):
     """The layer's symbolic output shape, or None when it was never called in a graph."""
@@ -142,8 +144,7 @@ def locate_layer(model, layer_name):
 
 
 def _check_model(model):
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"Argument `model` must be a keras.Model. Received: model of type {type(model).__name__}")
+    _checks.keras_model("model", model)
     try:
         model.inputs
     except AttributeError:

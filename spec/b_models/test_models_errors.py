@@ -165,7 +165,7 @@ def test_copy_weights_refuses_a_different_number_of_layers(impl):
         pytest.param(
             dict(input_dim=3, shared_units=4, num_classes=0),
             ValueError,
-            r"Argument `num_classes` must be a positive integer",
+            r"Argument `num_classes` must be at least 2: .* Received: num_classes=0",
             id="zero-classes",
         ),
     ],
