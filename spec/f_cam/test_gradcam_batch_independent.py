@@ -5,12 +5,9 @@ import pytest
 import tensorflow as tf
 
 from spec.f_cam import oracles
+from spec.tolerances import ATOL_NORMALISED_MAPS
 
 pytestmark = pytest.mark.claim("gradcam-batch-independent")
-
-# Batch vs single image, eager vs graph vs XLA: the same float32 ops, possibly blocked and
-# fused differently; on maps normalised to [0, 1] we measured differences below 1e-6.
-ATOL_MAPS = 1e-5
 
 
 def test_a_map_in_a_batch_equals_the_map_alone(impl, shapes):
@@ -18,11 +15,11 @@ def test_a_map_in_a_batch_equals_the_map_alone(impl, shapes):
     images = shapes.images[:12]
     batch = impl.cam.grad_cam_details(shapes.model, images)
     alone = np.concatenate([impl.cam.grad_cam(shapes.model, image[None]) for image in images])
-    np.testing.assert_allclose(batch.heatmaps, alone, atol=ATOL_MAPS)
+    np.testing.assert_allclose(batch.heatmaps, alone, atol=ATOL_NORMALISED_MAPS)
     # Test power: pooling the gradients over the batch axis too (a common bug) would fail this.
     pooled_over_batch = batch.gradients.astype(np.float64).mean(axis=(0, 1, 2))
     wrong = oracles.normalized(np.einsum("bijc,c->bij", batch.features.astype(np.float64), pooled_over_batch))
-    assert np.abs(wrong - alone).max() > 100 * ATOL_MAPS
+    assert np.abs(wrong - alone).max() > 100 * ATOL_NORMALISED_MAPS
 
 
 def test_one_class_index_broadcasts_and_a_list_is_per_image(impl, shapes):
@@ -35,7 +32,7 @@ def test_one_class_index_broadcasts_and_a_list_is_per_image(impl, shapes):
     mixed = impl.cam.grad_cam_details(model, images, class_index=classes)
     assert mixed.class_index.tolist() == classes
     alone = np.concatenate([impl.cam.grad_cam(model, image[None], class_index=k) for image, k in zip(images, classes)])
-    np.testing.assert_allclose(mixed.heatmaps, alone, atol=ATOL_MAPS)
+    np.testing.assert_allclose(mixed.heatmaps, alone, atol=ATOL_NORMALISED_MAPS)
 
 
 def test_eager_compiled_and_xla_steps_give_the_same_maps(impl, shapes):
@@ -44,8 +41,8 @@ def test_eager_compiled_and_xla_steps_give_the_same_maps(impl, shapes):
     compiled = impl.cam.GradCAM(model)(images)
     eager = impl.cam.GradCAM(model, run_eagerly=True)(images)
     xla = impl.cam.GradCAM(model, jit_compile=True)(images)
-    np.testing.assert_allclose(eager, compiled, atol=ATOL_MAPS)
-    np.testing.assert_allclose(xla, compiled, atol=ATOL_MAPS)
+    np.testing.assert_allclose(eager, compiled, atol=ATOL_NORMALISED_MAPS)
+    np.testing.assert_allclose(xla, compiled, atol=ATOL_NORMALISED_MAPS)
 
 
 def test_new_images_reuse_the_compiled_step_without_retracing(impl, shapes):
