@@ -11,6 +11,7 @@ Conventions (the ones behind "Xception is 8.36 GMAC"):
     - only weighted sums count: Dense, convolutions (standard, transposed, depthwise, separable)
       and recurrent cells. Bias additions, normalisation, activations, pooling and merges are
       elementwise work, a fraction of a percent of a convnet's total, and count as 0 MACs.
+      `Dot` and `Lambda` have no weights but may do weighted sums: they are refused, not guessed.
     - counts are per example and scale with `batch_size`.
 
 Example:
@@ -185,6 +186,11 @@ def rnn_macs(cell, input_size, units, timesteps):
 # Layers without weights or whose work is elementwise (normalisation, lookups): no multiply-adds.
 ELEMENTWISE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Embedding)
 
+# "No parameters" is not "no multiply-adds": Dot computes weighted sums of its two inputs, and a
+# Lambda runs arbitrary code. Both are refused like any layer without a formula.
+NOT_FREE = (keras.layers.Dot, keras.layers.Lambda)
+NO_WEIGHTED_SUMS = tuple(kind for kind in PARAMETER_FREE if kind not in NOT_FREE)
+
 
 def layer_macs(layer):
     """The analytic multiply-add count of one built layer, per example, and the formula used.
@@ -205,7 +211,7 @@ def layer_macs(layer):
     if isinstance(layer, keras.Model):
         return count_macs(layer), "sum over its layers"
     kind = type(layer)
-    if isinstance(layer, PARAMETER_FREE) and kind.__module__.startswith("keras."):
+    if isinstance(layer, NO_WEIGHTED_SUMS) and kind.__module__.startswith("keras."):
         return 0, "no weighted sums"
     if isinstance(layer, ELEMENTWISE):
         return 0, "elementwise, no weighted sums"
@@ -219,7 +225,7 @@ def layer_macs(layer):
         raise ValueError(
             f"No multiply-add formula for layer '{layer.name}' of type {kind.__module__}.{kind.__name__}. "
             "Add one to grimoire.flops (a function of its config and shapes) rather than guessing. "
-            f"Known types: {sorted(k.__name__ for k in _FORMULAS)} and the parameter-free layers."
+            f"Known types: {sorted(k.__name__ for k in _FORMULAS)} and the elementwise, pooling and reshaping layers."
         )
     in_shape, out_shape = input_shape_of(layer), output_shape_of(layer)
     if _unknown(in_shape) or _unknown(out_shape):

@@ -64,3 +64,23 @@ def test_groups_must_divide_channels(impl):
 def test_unknown_rnn_cell_is_refused(impl):
     with pytest.raises(ValueError, match=r"Argument `cell` must be one of \['GRU', 'LSTM', 'SimpleRNN'\]. Received: cell='RNN'"):
         impl.flops.rnn_macs("RNN", 3, 4, 5)
+
+
+def gram(t):
+    """All pairwise dot products of a sequence's steps: 5 * 5 * 16 multiply-adds, with no weights."""
+    return keras.ops.matmul(t, keras.ops.swapaxes(t, 1, 2))
+
+
+@pytest.mark.parametrize(
+    "build, name, kind",
+    [
+        pytest.param(lambda a, b: keras.layers.Dot(axes=-1, name="similarity")([a, b]), "similarity", "Dot", id="dot"),
+        pytest.param(lambda a, b: keras.layers.Lambda(gram, output_shape=(5, 5), name="gram")(a), "gram", "Lambda", id="lambda"),
+    ],
+)
+def test_weightless_layers_that_may_multiply_are_refused(impl, build, name, kind):
+    """No parameters is not no multiply-adds: a Dot (a dot product per pair) or a Lambda is refused, not counted as 0."""
+    a, b = keras.Input((5, 16)), keras.Input((5, 16))
+    model = keras.Model([a, b], build(a, b))
+    with pytest.raises(ValueError, match=rf"No multiply-add formula for layer '{name}' of type .*\.{kind}\. "):
+        impl.flops.count_macs(model)
