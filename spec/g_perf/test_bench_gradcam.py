@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ..tolerances import ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT
+from ..tolerances import (
+    ATOL_DEEP_FLOAT32_PATHS,
+    ATOL_SAME_GRAPH,
+    RTOL_DEEP_FLOAT32_PATHS,
+    RTOL_FLOAT32_DOT,
+    RTOL_ONE_FORWARD_PASS,
+)
 from . import ladder, oracles
 
 pytestmark = pytest.mark.claim("bench-gradcam")
@@ -28,12 +34,6 @@ CONV_GRADIENT_OPS = {
     "Conv2DBackpropInput", "Conv2DBackpropFilter",
     "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
 }
-
-# The backward part of Grad-CAM differentiates only the head (global pooling and the 2048x1000
-# classifier): 4 MFLOP next to the forward pass's 16.77 GFLOP, 0.03%. 0.1% allows that and the
-# elementwise ops of the map itself, and fails if even the last separable conv were
-# differentiated (its input gradient alone is 3.8% of the forward pass).
-RTOL_ONE_FORWARD_PASS = 1e-3
 
 
 def analytic_grad_cam(model, layer_name, images):
@@ -85,7 +85,8 @@ def test_xception_paths_give_the_same_maps_and_predictions(impl, xception, rng):
     _assert_maps(details.heatmaps, analytic_grad_cam(xception, XCEPTION_TARGET, images))
     # The forward-only pass predicts what Grad-CAM explained: softmax of its logits.
     probabilities = ladder.forward_only(xception)(images)
-    np.testing.assert_allclose(tf.nn.softmax(details.scores).numpy(), probabilities, rtol=1e-4, atol=1e-7)
+    scores = tf.nn.softmax(details.scores).numpy()
+    np.testing.assert_allclose(scores, probabilities, rtol=RTOL_DEEP_FLOAT32_PATHS, atol=ATOL_DEEP_FLOAT32_PATHS)
 
 
 def _fixed_shape_graph(fn, *specs):
