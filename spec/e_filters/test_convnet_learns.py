@@ -8,6 +8,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.metrics import pairwise_distances as sklearn_distances
 
 from ..conftest import DIGITS_SEED
+from ..tolerances import ATOL_SKLEARN_DISTANCES
 
 pytestmark = pytest.mark.claim("convnet-learns")
 
@@ -43,6 +44,40 @@ def test_convnet_reaches_95_percent_on_held_out_digits(impl, digits_convnet):
     assert model.count_params() < 50_000
 
 
+def _raw_indices(images, raw):
+    """The index in scikit-learn's raw pixel rows (0..16) of each image (pixels/16); -1 if it is none of them."""
+    lookup = {row.tobytes(): i for i, row in enumerate(raw)}
+    rows = np.rint(np.asarray(images, np.float64).reshape(len(images), -1) * 16)
+    return np.array([lookup.get(row.tobytes(), -1) for row in rows])
+
+
+def _fitted_images(x):
+    """The images one `fit(x, ...)` call trained on: an array or tensor, or the first element of a tf.data batch."""
+    import tensorflow as tf
+
+    if isinstance(x, tf.data.Dataset):
+        return np.concatenate([np.asarray(batch[0] if isinstance(batch, tuple) else batch) for batch in x])
+    assert x is not None and hasattr(x, "shape"), f"fit received x of type {type(x).__name__}: no images to check"
+    return np.asarray(x)
+
+
+def test_convnet_is_never_fitted_on_the_held_out_digits(impl, digits_convnet):
+    """Training sees only training images: none of the 450 held-out digits reaches `fit` (matched by pixels to scikit-learn's raw images)."""
+    model, _ = digits_convnet
+    assert model.fit_inputs, "train_convnet must train with keras.Model.fit: the fixture records what fit receives"
+    fitted = np.concatenate([_fitted_images(x) for x in model.fit_inputs])
+    _, _, x_test, _ = impl.digits.load(seed=DIGITS_SEED)
+    raw = np.asarray(load_digits().data, np.float64)
+    # Both sides are identified as rows of scikit-learn's raw data (no two of its 1,797 images are equal).
+    assert len(np.unique(raw, axis=0)) == len(raw)
+    test_ids, fitted_ids = _raw_indices(x_test, raw), _raw_indices(fitted, raw)
+    assert np.all(test_ids >= 0) and len(set(test_ids)) == len(x_test) == 450
+    assert np.all(fitted_ids >= 0), "fit received images that are not scikit-learn digits (pixels/16)"
+    assert not set(fitted_ids) & set(test_ids)
+    # And it did learn from the rest: every one of the other 1,347 images was fitted.
+    assert set(fitted_ids) == set(range(len(raw))) - set(test_ids)
+
+
 def test_trained_filters_stay_pairwise_distinct(impl, digits_convnet):
     """After training every conv layer's filters are pairwise different, and the first layer's moved away from their init."""
     model, _ = digits_convnet
@@ -52,7 +87,7 @@ def test_trained_filters_stay_pairwise_distinct(impl, digits_convnet):
         kernel = layer.kernel.numpy().astype(np.float64)
         rows = kernel.reshape(-1, kernel.shape[-1]).T
         oracle = sklearn_distances(rows)
-        np.testing.assert_allclose(impl.filters.pairwise_distances(kernel), oracle, atol=1e-6)
+        np.testing.assert_allclose(impl.filters.pairwise_distances(kernel), oracle, atol=ATOL_SKLEARN_DISTANCES)
         assert oracle[~np.eye(len(rows), dtype=bool)].min() > 1e-3, layer.name
     # The recorded starting filters are the seed's initial ones (init-reproducible), and training moved them.
     np.testing.assert_array_equal(model.initial_first_kernel, impl.digits.initial_first_kernel(seed=DIGITS_SEED))
