@@ -103,7 +103,7 @@ def xception_block_outputs(model):
 
 
 def test_xception_blocks_shrink_maps_and_widen_channels(impl, xception):
-    """Along Xception's 14 blocks the maps shrink 149 -> 10 and the channels grow 64 -> 2048, never backwards."""
+    """Along Xception's 14 blocks the maps shrink 147 -> 10 and the channels grow 64 -> 2048, never backwards."""
     blocks = xception_block_outputs(xception)
     assert len(blocks) == 14
     shapes = [tuple(layer.output.shape) for layer in blocks]

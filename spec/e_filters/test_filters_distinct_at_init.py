@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import pairwise_distances as sklearn_distances
 
-from ..tolerances import RTOL_FLOAT64_REORDER
+from ..tolerances import ATOL_SKLEARN_DISTANCES, RTOL_FLOAT64_REORDER
 
 pytestmark = pytest.mark.claim("filters-distinct-at-init")
 
@@ -24,7 +24,7 @@ def test_fresh_conv2d_filters_are_pairwise_distinct(impl, in_channels, filters, 
     distances = impl.filters.pairwise_distances(kernel)
     # Oracle: scikit-learn on one row per filter.
     rows = kernel.reshape(-1, filters).T
-    np.testing.assert_allclose(distances, sklearn_distances(rows), rtol=RTOL_FLOAT64_REORDER, atol=1e-7)
+    np.testing.assert_allclose(distances, sklearn_distances(rows), rtol=RTOL_FLOAT64_REORDER, atol=ATOL_SKLEARN_DISTANCES)
     off_diagonal = distances[~np.eye(filters, dtype=bool)]
     assert off_diagonal.min() > 0
     assert impl.filters.min_pairwise_distance(kernel) == pytest.approx(off_diagonal.min())

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from sklearn.metrics import pairwise_distances as sklearn_distances
 
-from ..tolerances import RTOL_SAME_GRAPH
+from ..tolerances import ATOL_SKLEARN_DISTANCES, RTOL_SAME_GRAPH
 
 pytestmark = pytest.mark.claim("symmetry-breaking")
 
@@ -31,8 +31,10 @@ def test_equal_filters_stay_equal_through_training(experiment):
     """Filters that start as copies (head weights copied too) are still copies after training, though they moved."""
     equal = experiment["equal"]
     assert spread(equal["kernel_before"]) == 0.0
-    assert spread(equal["kernel_after"]) <= RTOL_SAME_GRAPH
-    np.testing.assert_allclose(equal["after"], 0.0, atol=RTOL_SAME_GRAPH)
+    # Equal up to same-graph rounding relative to the filters' size (measured: exactly equal).
+    scale = np.linalg.norm(equal["kernel_after"][..., 0])
+    assert spread(equal["kernel_after"]) <= RTOL_SAME_GRAPH  # spread is already relative to that size
+    assert equal["after"].max() <= RTOL_SAME_GRAPH * scale
     # Training did change them: staying equal is not staying put.
     assert np.abs(equal["kernel_after"] - equal["kernel_before"]).max() > 1e-2
 
@@ -41,8 +43,8 @@ def test_random_filters_are_distinct_and_move_apart(experiment):
     """Randomly initialised filters stay pairwise distinct and end further apart on average than they started."""
     random = experiment["random"]
     rows = lambda k: k.reshape(-1, k.shape[-1]).T  # noqa: E731
-    np.testing.assert_allclose(random["after"], sklearn_distances(rows(random["kernel_after"])), atol=1e-6)
-    np.testing.assert_allclose(random["before"], sklearn_distances(rows(random["kernel_before"])), atol=1e-6)
+    np.testing.assert_allclose(random["after"], sklearn_distances(rows(random["kernel_after"])), atol=ATOL_SKLEARN_DISTANCES)
+    np.testing.assert_allclose(random["before"], sklearn_distances(rows(random["kernel_before"])), atol=ATOL_SKLEARN_DISTANCES)
     assert off_diagonal(random["after"]).min() > 1e-2
     assert off_diagonal(random["after"]).mean() > off_diagonal(random["before"]).mean()
 
