@@ -43,3 +43,22 @@ def classifier(input_dim=4, units=16, num_classes=3, seed=7):
             keras.layers.Dense(num_classes, activation="softmax"),
         ]
     )
+
+
+class RecordBatchPredictions(keras.callbacks.Callback):
+    """Records, for each training batch of the latest epoch, the predictions of the weights the step starts from.
+
+    With `shuffle=False`, batch b is rows [b * batch_size, (b + 1) * batch_size) (split between the replicas
+    under a distribution strategy), so a metric's state after `fit` can be recomputed from these.
+    """
+
+    def __init__(self, x, batch_size, *, training=False):
+        super().__init__()
+        self.x, self.batch_size, self.training = x, batch_size, training
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.predictions = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        rows = self.x[batch * self.batch_size : (batch + 1) * self.batch_size]
+        self.predictions.append(keras.ops.convert_to_numpy(self.model(rows, training=self.training)))

@@ -88,28 +88,13 @@ def test_distributed_evaluate_equals_one_device(impl, rng, strategy, build, make
     assert two == pytest.approx(_oracle(name, y, predictions, weights), rel=RTOL_SAME_GRAPH)
 
 
-class RecordBatchPredictions(keras.callbacks.Callback):
-    """Records, for each batch of the latest epoch, the predictions of the weights that step starts from."""
-
-    def __init__(self, x):
-        super().__init__()
-        self.x = x
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.predictions = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        # shuffle=False: batch b is rows [b * BATCH, (b + 1) * BATCH), split between the two replicas.
-        self.predictions.append(keras.ops.convert_to_numpy(self.model(self.x[batch * BATCH : (batch + 1) * BATCH])))
-
-
 @pytest.mark.parametrize("build, make, loss, name", CASES)
 def test_distributed_fit_gives_the_one_device_metric(impl, rng, strategy, build, make, loss, name):
     """After a weighted fit on two replicas, each epoch's metric equals the one-device value over that epoch's predictions."""
     x, y, weights = _data(rng, name)
     with strategy.scope():
         mirrored = _compiled(build, make, impl, loss)
-    recorder = RecordBatchPredictions(x)
+    recorder = oracles.RecordBatchPredictions(x, BATCH)
     history = mirrored.fit(
         x, y, sample_weight=weights, batch_size=BATCH, epochs=2, shuffle=False, verbose=0, callbacks=[recorder]
     ).history[name]

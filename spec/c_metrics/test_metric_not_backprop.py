@@ -14,22 +14,6 @@ pytestmark = pytest.mark.claim("metric-not-backprop")
 BATCH, STEPS, EPOCHS = 8, 3, 2
 
 
-class RecordBatchPredictions(keras.callbacks.Callback):
-    """Records, for each training batch of the latest epoch, the predictions of the weights the step starts from."""
-
-    def __init__(self, x):
-        super().__init__()
-        self.x = x
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.predictions = []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        # shuffle=False: batch b is rows [b * BATCH, (b + 1) * BATCH).
-        rows = self.x[batch * BATCH : (batch + 1) * BATCH]
-        self.predictions.append(keras.ops.convert_to_numpy(self.model(rows, training=True)))
-
-
 @pytest.fixture
 def regression_data(rng):
     x = rng.normal(size=(BATCH * STEPS, 4)).astype("float32")
@@ -73,7 +57,7 @@ def test_after_fit_rmse_state_is_what_update_state_accumulated(impl, regression_
     x, y = regression_data
     model, metric = oracles.regressor(), impl.metrics.RootMeanSquaredError()
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse", metrics=[metric])
-    recorder = RecordBatchPredictions(x)
+    recorder = oracles.RecordBatchPredictions(x, BATCH, training=True)
     model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=[recorder])
     predictions = np.concatenate(recorder.predictions).astype(np.float64)
     squared_sum = float(np.sum((y - predictions) ** 2))
@@ -87,7 +71,7 @@ def test_after_fit_balanced_accuracy_state_is_what_update_state_accumulated(impl
     x, y = classification_data
     model, metric = oracles.classifier(), impl.metrics.BalancedAccuracy(num_classes=3)
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy", metrics=[metric])
-    recorder = RecordBatchPredictions(x)
+    recorder = oracles.RecordBatchPredictions(x, BATCH, training=True)
     history = model.fit(x, y, batch_size=BATCH, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=[recorder])
     predicted = np.argmax(np.concatenate(recorder.predictions), axis=-1)
     support = np.bincount(y, minlength=3)
