@@ -37,6 +37,8 @@ from .params import (
     RNN_GATES,
     SEPARABLE,
     channels_of,
+    check_layer,
+    formula_for,
     input_shape_of,
     layers_to_count,
     output_shape_of,
@@ -204,29 +206,17 @@ def layer_macs(layer):
     Raises:
         ValueError: the layer is not built, or its type has no formula here.
     """
-    if not isinstance(layer, keras.layers.Layer):
-        raise TypeError(
-            f"Argument `layer` must be a Keras layer. Received: layer={layer!r} (of type {type(layer).__name__})"
-        )
+    check_layer(layer)
     if isinstance(layer, keras.Model):
         return count_macs(layer), "sum over its layers"
-    kind = type(layer)
-    if isinstance(layer, NO_WEIGHTED_SUMS) and kind.__module__.startswith("keras."):
+    if isinstance(layer, NO_WEIGHTED_SUMS) and type(layer).__module__.startswith("keras."):
         return 0, "no weighted sums"
     if isinstance(layer, ELEMENTWISE):
         return 0, "elementwise, no weighted sums"
-    if not layer.built:
-        raise ValueError(
-            f"Layer '{layer.name}' is not built, so its shapes are unknown. Build the model first: "
-            "call it on data, call `model.build(input_shape)`, or give it a `keras.Input`."
-        )
-    formula = _FORMULAS.get(kind)
-    if formula is None:
-        raise ValueError(
-            f"No multiply-add formula for layer '{layer.name}' of type {kind.__module__}.{kind.__name__}. "
-            "Add one to grimoire.flops (a function of its config and shapes) rather than guessing. "
-            f"Known types: {sorted(k.__name__ for k in _FORMULAS)} and the elementwise, pooling and reshaping layers."
-        )
+    formula = formula_for(
+        layer, _FORMULAS, counting="multiply-add", where="grimoire.flops",
+        free="the elementwise, pooling and reshaping layers",
+    )
     in_shape, out_shape = input_shape_of(layer), output_shape_of(layer)
     if _unknown(in_shape) or _unknown(out_shape):
         raise ValueError(

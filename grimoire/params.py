@@ -257,30 +257,51 @@ def layer_params(layer):
     Raises:
         ValueError: the layer is not built, or its type has no formula here.
     """
+    check_layer(layer)
+    if isinstance(layer, keras.Model):
+        return count_params(layer), "sum over its layers"
+    if isinstance(layer, PARAMETER_FREE) and type(layer).__module__.startswith("keras."):
+        return 0, "no weights"
+    formula = formula_for(layer, _FORMULAS, counting="parameter", where="grimoire.params", free="the parameter-free layers")
+    return formula(layer.get_config(), input_shape_of(layer))
+
+
+def check_layer(layer):
+    """Raises a TypeError unless `layer` is a Keras layer (a model is a layer too)."""
     if not isinstance(layer, keras.layers.Layer):
         raise TypeError(
             f"Argument `layer` must be a Keras layer. Received: layer={layer!r} (of type {type(layer).__name__})"
         )
-    if isinstance(layer, keras.Model):
-        return count_params(layer), "sum over its layers"
-    kind = type(layer)
-    if isinstance(layer, PARAMETER_FREE) and kind.__module__.startswith("keras."):
-        return 0, "no weights"
+
+
+def formula_for(layer, formulas, *, counting, where, free):
+    """The formula in `formulas` for a built layer's exact type, refusing rather than guessing.
+
+    Args:
+        layer: the layer to count.
+        formulas: dict from layer class to formula.
+        counting: what is counted, for the messages ("parameter", "multiply-add").
+        where: the module a missing formula belongs in.
+        free: how the message names the layers counted as zero.
+
+    Raises:
+        ValueError: the layer is not built, or its exact type has no formula (a subclass of a
+            known layer may own more weights or do more work, so it is not guessed either).
+    """
     if not layer.built:
         raise ValueError(
-            f"Layer '{layer.name}' is not built, so its input shape is unknown. Build the model first: "
+            f"Layer '{layer.name}' is not built, so its shapes are unknown. Build the model first: "
             "call it on data, call `model.build(input_shape)`, or give it a `keras.Input`."
         )
-    shape = input_shape_of(layer)
-    config = layer.get_config()
-    formula = _FORMULAS.get(kind)
+    kind = type(layer)
+    formula = formulas.get(kind)
     if formula is None:
         raise ValueError(
-            f"No parameter formula for layer '{layer.name}' of type {kind.__module__}.{kind.__name__}. "
-            "Add one to grimoire.params (a function of its config and input shape) rather than guessing. "
-            f"Known types: {sorted(k.__name__ for k in _FORMULAS)} and the parameter-free layers."
+            f"No {counting} formula for layer '{layer.name}' of type {kind.__module__}.{kind.__name__}. "
+            f"Add one to {where} (a function of its config and shapes) rather than guessing. "
+            f"Known types: {sorted(k.__name__ for k in formulas)} and {free}."
         )
-    return formula(config, shape)
+    return formula
 
 
 def count_params(model_or_layer):
