@@ -68,8 +68,7 @@ def make_shapes(n, *, size=32, seed=0):
     size = _checks.positive_int("size", size)
     if size < 16:
         raise ValueError(f"Argument `size` must be at least 16 pixels. Received: size={size}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"Argument `seed` must be an integer. Received: seed={seed!r}")
+    seed = _checks.positive_int("seed", seed, allow_zero=True)
     rng = np.random.default_rng(seed)
     images = rng.uniform(0.0, 0.3, size=(n, size, size)).astype(np.float32)
     labels = np.arange(n, dtype=np.int64) % len(SHAPES)
@@ -123,6 +122,7 @@ def train_shapes_model(*, seed=0, n_train=2000, n_test=400, size=32, epochs=6, b
     """
     for name, value in (("n_train", n_train), ("n_test", n_test), ("epochs", epochs), ("batch_size", batch_size)):
         _checks.positive_int(name, value)
+    seed = _checks.positive_int("seed", seed, allow_zero=True)
     keras.utils.set_random_seed(seed)
     train_images, train_labels, _ = make_shapes(n_train, size=size, seed=seed)
     held_out = make_shapes(n_test, size=size, seed=seed + 1)

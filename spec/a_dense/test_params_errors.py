@@ -37,6 +37,11 @@ def test_dense_params_rejects_non_bool_use_bias(impl):
         pytest.param(lambda p: p.conv_params(3, 4, 8), ValueError, r"e.g. \(3, 3\) for a 3x3 Conv2D .*Received: kernel_size=3", id="ambiguous-int-kernel"),
         pytest.param(lambda p: p.rnn_params("Transformer", 3, 4), ValueError, r"`cell` must be one of \['GRU', 'LSTM', 'SimpleRNN'\]", id="cell"),
         pytest.param(lambda p: p.batch_norm_params(0), ValueError, r"`channels` must be a positive integer", id="channels"),
+        pytest.param(lambda p: p.layer_norm_params(0), ValueError, r"`features` must be a positive integer. Received: features=0", id="features"),
+        pytest.param(lambda p: p.embedding_params(10, -1), ValueError, r"`output_dim` must be a positive integer. Received: output_dim=-1", id="output-dim"),
+        pytest.param(lambda p: p.depthwise_conv_params((3, 3), 4, depth_multiplier=0), ValueError, r"`depth_multiplier` must be a positive integer", id="multiplier"),
+        pytest.param(lambda p: p.separable_conv_params((3, 3), 4, 2.5), TypeError, r"`filters` must be an integer. Received: filters=2.5", id="float-filters"),
+        pytest.param(lambda p: p.layer_norm_params(4, center="yes"), TypeError, r"`center` must be a bool. Received: center='yes'", id="center"),
     ],
 )
 def test_other_formulas_reject_bad_arguments(impl, call, error, message):

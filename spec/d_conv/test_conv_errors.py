@@ -89,3 +89,18 @@ def test_receptive_field_refuses_nested_models(impl):
     model = keras.Model(inputs, keras.layers.Conv2D(2, 3, name="conv")(block(inputs)))
     with pytest.raises(ValueError, match=r"Layer 'block' is a nested model"):
         impl.conv.receptive_field(model, "conv")
+
+
+@pytest.mark.claim("conv-output-size")
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        pytest.param(lambda c: c.conv_output_length(0, 3), ValueError, r"Argument `length` must be a positive integer. Received: length=0", id="length"),
+        pytest.param(lambda c: c.conv_output_length(5, 3, padding="full"), ValueError, r"Argument `padding` must be one of \['same', 'valid'\]. Received: padding='full'", id="padding"),
+        pytest.param(lambda c: c.same_padding(5, 0), ValueError, r"Argument `kernel_size` must be a positive integer. Received: kernel_size=0", id="same-kernel"),
+    ],
+)
+def test_one_axis_helpers_check_their_arguments(impl, call, error, message):
+    """The per-axis size helpers refuse what the size formula cannot take."""
+    with pytest.raises(error, match=message):
+        call(impl.conv)

@@ -135,3 +135,12 @@ def test_make_shapes_checks_its_arguments(impl):
         impl.synthetic.make_shapes(4, size=8)
     with pytest.raises(TypeError, match=r"Argument `seed` must be an integer. Received: seed=1.5"):
         impl.synthetic.make_shapes(4, seed=1.5)
+    with pytest.raises(ValueError, match=r"Argument `seed` must be a non-negative integer. Received: seed=-1"):
+        impl.synthetic.make_shapes(4, seed=-1)
+
+
+@pytest.mark.claim("gradcam-localizes")
+def test_train_shapes_model_checks_its_seed_before_training(impl):
+    """A bad seed is refused up front, not deep inside numpy or Keras."""
+    with pytest.raises(TypeError, match=r"Argument `seed` must be an integer. Received: seed='0'"):
+        impl.synthetic.train_shapes_model(seed="0")
