@@ -199,6 +199,10 @@ class BalancedAccuracy(keras.metrics.Metric):
             checks = [
                 tf.debugging.assert_greater_equal(labels, ops.zeros_like(labels), message=message),
                 tf.debugging.assert_less(labels, ops.full_like(labels, self.num_classes), message=message),
+                # A float label such as 1.5 would otherwise be truncated to class 1 by the cast below.
+                tf.debugging.assert_equal(labels, tf.round(labels), message=message)
+                if labels.dtype.is_floating
+                else tf.no_op(),
             ]
             with tf.control_dependencies(checks):
                 labels = tf.identity(labels)

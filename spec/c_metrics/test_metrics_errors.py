@@ -145,6 +145,16 @@ def test_out_of_range_labels_stop_a_compiled_step_too(impl):
 
 
 @pytest.mark.claim("metric-streaming")
+def test_a_fractional_label_stops_a_compiled_step_instead_of_being_truncated(impl):
+    """Inside tf.function a label of 1.5 fails the step; it is not silently counted as class 1."""
+    metric = impl.metrics.BalancedAccuracy(3)
+    step = tf.function(metric.update_state)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"must hold integer labels in \[0, 3\)"):
+        step(tf.constant([0.0, 1.5]), tf.constant(np.eye(3, dtype="float32")[[0, 1]]))
+    assert float(metric.result()) == 0.0
+
+
+@pytest.mark.claim("metric-streaming")
 @pytest.mark.parametrize(
     "num_classes, y_pred, message",
     [
