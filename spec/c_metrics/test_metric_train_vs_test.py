@@ -19,6 +19,24 @@ pytestmark = pytest.mark.claim("metric-train-vs-test")
 TRAIN, REPEATS, HELD_OUT, EPOCHS, SEED = 12, 25, 90, 3, 11
 
 
+def overfit(model, x, targets):
+    """Fits the first TRAIN rows (repeated, one full batch per step) and validates on the rest.
+
+    Returns (history, model, held-out x, held-out targets).
+    """
+    repeats = (REPEATS,) + (1,) * (targets.ndim - 1)
+    history = model.fit(
+        np.tile(x[:TRAIN], (REPEATS, 1)),
+        np.tile(targets[:TRAIN], repeats),
+        validation_data=(x[TRAIN:], targets[TRAIN:]),
+        batch_size=TRAIN,
+        epochs=EPOCHS,
+        shuffle=False,
+        verbose=0,
+    )
+    return history.history, model, x[TRAIN:], targets[TRAIN:]
+
+
 @pytest.fixture(scope="module")
 def overfit_regressor(impl):
     """(history, model, held-out x, held-out y) of a regressor fit to noise; seeded, built once per module."""
@@ -27,16 +45,7 @@ def overfit_regressor(impl):
     y = rng.normal(size=(TRAIN + HELD_OUT, 1)).astype("float32")
     model = oracles.regressor(units=64, seed=SEED)
     model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse", metrics=[impl.metrics.RootMeanSquaredError()])
-    history = model.fit(
-        np.tile(x[:TRAIN], (REPEATS, 1)),
-        np.tile(y[:TRAIN], (REPEATS, 1)),
-        validation_data=(x[TRAIN:], y[TRAIN:]),
-        batch_size=TRAIN,
-        epochs=EPOCHS,
-        shuffle=False,
-        verbose=0,
-    )
-    return history.history, model, x[TRAIN:], y[TRAIN:]
+    return overfit(model, x, y)
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +60,7 @@ def overfit_classifier(impl):
         loss="sparse_categorical_crossentropy",
         metrics=[impl.metrics.BalancedAccuracy(num_classes=3)],
     )
-    history = model.fit(
-        np.tile(x[:TRAIN], (REPEATS, 1)),
-        np.tile(labels[:TRAIN], REPEATS),
-        validation_data=(x[TRAIN:], labels[TRAIN:]),
-        batch_size=TRAIN,
-        epochs=EPOCHS,
-        shuffle=False,
-        verbose=0,
-    )
-    return history.history, model, x[TRAIN:], labels[TRAIN:]
+    return overfit(model, x, labels)
 
 
 def test_history_has_a_training_and_a_held_out_entry_per_epoch(overfit_regressor, overfit_classifier):
