@@ -46,20 +46,17 @@ def tf_backward(kind, wrt, mode):
     and their depthwise counterparts), taken directly so no path pays for a forward pass it does
     not need.
     """
-    if kind == "conv":
-        if wrt == "input":
-            fn = lambda x, k, g: tf.raw_ops.Conv2DBackpropInput(  # noqa: E731
-                input_sizes=tf.shape(x), filter=k, out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
-        else:
-            fn = lambda x, k, g: tf.raw_ops.Conv2DBackpropFilter(  # noqa: E731
-                input=x, filter_sizes=tf.shape(k), out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
+    op = {
+        ("conv", "input"): tf.raw_ops.Conv2DBackpropInput,
+        ("conv", "filter"): tf.raw_ops.Conv2DBackpropFilter,
+        ("depthwise", "input"): tf.raw_ops.DepthwiseConv2dNativeBackpropInput,
+        ("depthwise", "filter"): tf.raw_ops.DepthwiseConv2dNativeBackpropFilter,
+    }[(kind, wrt)]
+    same = dict(strides=[1, 1, 1, 1], padding="SAME")
+    if wrt == "input":
+        fn = lambda x, k, g: op(input_sizes=tf.shape(x), filter=k, out_backprop=g, **same)  # noqa: E731
     else:
-        if wrt == "input":
-            fn = lambda x, k, g: tf.raw_ops.DepthwiseConv2dNativeBackpropInput(  # noqa: E731
-                input_sizes=tf.shape(x), filter=k, out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
-        else:
-            fn = lambda x, k, g: tf.raw_ops.DepthwiseConv2dNativeBackpropFilter(  # noqa: E731
-                input=x, filter_sizes=tf.shape(k), out_backprop=g, strides=[1, 1, 1, 1], padding="SAME")
+        fn = lambda x, k, g: op(input=x, filter_sizes=tf.shape(k), out_backprop=g, **same)  # noqa: E731
     return compile_mode(fn, mode)
 
 
