@@ -1,5 +1,6 @@
-# The Grimoire pytest plugin: claim markers, the `impl` fixture, the claim ledger.
-pytest_plugins = ["grimoire.pytest_plugin", "pytester"]
+# The Grimoire pytest plugin (claim markers, the `impl` fixture, the claim ledger) is a pytest entry
+# point of the installed package (pyproject.toml); pytester drives the tooling tests' inner runs.
+pytest_plugins = ["pytester"]
 
 
 # The study text runs: every ```python block of README.md and docs/*.md is a test (Sybil). Blocks of one

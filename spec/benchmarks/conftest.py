@@ -1,15 +1,18 @@
-"""Benchmark plumbing: skip rules, machine info, the measured peak and the `extra_info` recorder.
+"""Benchmark plumbing: skip rules, quick mode, machine info, the measured peak and the recorder.
 
 Benchmarks run with `pytest spec/benchmarks --benchmark-only -n 0`; the default run
 skips them (`--benchmark-skip` is in the project's addopts). Under xdist they are skipped too:
-two workers on two cores would time each other's load, not the code.
+two workers on two cores would time each other's load, not the code. `--benchmark-quick` (an
+option of the Grimoire plugin) leaves out the slowest cases and times one round each.
 """
 
+import functools
 import os
 
 import pytest
 
 from . import machine
+from .machine import schema
 
 HERE = os.path.dirname(__file__)
 
@@ -21,6 +24,11 @@ def _xdist_active(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    if config.getoption("benchmark_quick"):
+        slow = [item for item in items if str(item.path).startswith(HERE) and any(k in item.name for k in schema.QUICK_LEAVE_OUT)]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if item not in slow]
     if not _xdist_active(config) or (config.getoption("benchmark_skip") and not config.getoption("benchmark_only")):
         return  # the default run skips benchmarks anyway (--benchmark-skip), with its own reason
     skip = pytest.mark.skip(
@@ -37,9 +45,24 @@ def pytest_benchmark_update_machine_info(config, machine_info):
 
 
 @pytest.fixture(scope="session")
+def quick(pytestconfig):
+    """True under `--benchmark-quick`: one round per benchmark, to check the plumbing."""
+    return pytestconfig.getoption("benchmark_quick")
+
+
+@pytest.fixture(scope="session")
 def machine_peak():
-    """The matmul GFLOP/s and copy GB/s of this machine, measured once when the session starts."""
-    return {"matmul_gflops": machine.matmul_gflops(), "copy_gbs": machine.copy_gbs()}
+    """`machine_peak(device)`: that device's matmul GFLOP/s and the copy GB/s, measured once per device.
+
+    Quick mode measures the peak the same way: a fraction of peak is only meaningful against a
+    peak that bounds every benchmark on the device.
+    """
+
+    @functools.cache
+    def measure(device):
+        return {"matmul_gflops": machine.matmul_gflops(device), "copy_gbs": machine.copy_gbs()}
+
+    return measure
 
 
 def pytest_configure(config):
@@ -66,7 +89,7 @@ def against_peak(benchmark, peak_matmul):
         matmul, matmul_flops = peak_matmul
         best = machine.interleaved_best({"run": run, "matmul": matmul}, rounds)
         fraction = (flops / best["run"]) / (matmul_flops / best["matmul"])
-        benchmark.extra_info["interleaved_fraction_of_peak"] = fraction
+        benchmark.extra_info[schema.INTERLEAVED_FRACTION_OF_PEAK] = fraction
         return fraction
 
     return measure
@@ -86,24 +109,25 @@ def record(benchmark, machine_peak):
 
     def record(*, flops, device, batch_size, path, case, bytes=None, precision=None, **more):
         info = benchmark.extra_info
-        info.update(
-            flops=int(flops),
-            device=device,
-            precision=precision or machine.precision(device),
-            batch_size=int(batch_size),
-            path=path,
-            case=case,
-            peak_gflops=machine_peak["matmul_gflops"],
-            peak_copy_gbs=machine_peak["copy_gbs"],
+        peak = machine_peak(device)
+        info.update({
+            schema.FLOPS: int(flops),
+            schema.DEVICE: device,
+            schema.PRECISION: precision or machine.precision(device),
+            schema.BATCH_SIZE: int(batch_size),
+            schema.PATH: path,
+            schema.CASE: case,
+            schema.PEAK_GFLOPS: peak["matmul_gflops"],
+            schema.PEAK_COPY_GBS: peak["copy_gbs"],
             **more,
-        )
+        })
         if bytes is not None:
-            info["bytes"] = int(bytes)
-            info["intensity"] = flops / bytes  # FLOP per byte, the roofline's x axis
+            info[schema.BYTES] = int(bytes)
+            info[schema.INTENSITY] = flops / bytes  # FLOP per byte, the roofline's x axis
         if benchmark.stats is not None:  # None when benchmarks are disabled (run once, untimed)
             seconds = benchmark.stats.stats.min
-            info["gflops"] = flops / seconds / 1e9
-            info["fraction_of_peak"] = info["gflops"] / machine_peak["matmul_gflops"]
+            info[schema.GFLOPS] = flops / seconds / 1e9
+            info[schema.FRACTION_OF_PEAK] = info[schema.GFLOPS] / peak["matmul_gflops"]
         return info
 
     return record

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ..g_perf import ladder, oracles
+from ..g_perf import devices, ladder, oracles
 from . import machine
+from .machine import schema
 
 pytestmark = pytest.mark.claim("bench-conv")
 
@@ -60,10 +61,11 @@ def test_numpy_forward(benchmark, record, impl, path, name):
     ladder.assert_same(out, p["forward"]())
     benchmark(run)
     record(flops=2 * p["macs"], bytes=_bytes((x, k), out.shape), device="cpu", batch_size=p["batch"],
-           path=f"numpy-{path}", case=f"forward {name}", precision="float64" if path == "reference" else "float32")
+           path=schema.numpy_path(path), case=schema.conv_case("forward", name),
+           precision="float64" if path == "reference" else "float32")
 
 
-@pytest.mark.parametrize("device", machine.device_params())
+@pytest.mark.parametrize("device", devices.device_params())
 @pytest.mark.parametrize("mode", ladder.TF_MODES)
 @pytest.mark.parametrize("name", list(SIZES))
 def test_tensorflow_forward(benchmark, record, against_peak, name, mode, device):
@@ -71,23 +73,23 @@ def test_tensorflow_forward(benchmark, record, against_peak, name, mode, device)
     p = problem(name)
     x, k, _ = p["arrays"]
     fn = ladder.tf_forward(p["kind"], mode)
-    with tf.device(machine.tf_device(device)):
+    with tf.device(devices.tf_device(device)):
         tx, tk = tf.constant(x), tf.constant(k)
 
     def run():
-        with tf.device(machine.tf_device(device)):
+        with tf.device(devices.tf_device(device)):
             return fn(tx, tk).numpy()
 
     out = run()
     ladder.assert_same(out, p["forward"]())
     benchmark(run)
     record(flops=2 * p["macs"], bytes=_bytes((x, k), out.shape), device=device, batch_size=p["batch"],
-           path=f"tf-{mode}", case=f"forward {name}")
+           path=schema.tf_path(mode), case=schema.conv_case("forward", name))
     if device == "cpu" and mode == "function" and name != "3x3-tiny":
         against_peak(run, 2 * p["macs"])  # the graph-mode target, measured alternating with the matmul
 
 
-@pytest.mark.parametrize("device", machine.device_params())
+@pytest.mark.parametrize("device", devices.device_params())
 @pytest.mark.parametrize("wrt", ["input", "filter"])
 @pytest.mark.parametrize("mode", ladder.TF_MODES)
 @pytest.mark.parametrize("name", ["3x3", "1x1", "depthwise"])
@@ -96,11 +98,11 @@ def test_tensorflow_backward(benchmark, record, against_peak, name, mode, wrt, d
     p = problem(name)
     x, k, g = p["arrays"]
     fn = ladder.tf_backward(p["kind"], wrt, mode)
-    with tf.device(machine.tf_device(device)):
+    with tf.device(devices.tf_device(device)):
         tx, tk, tg = tf.constant(x), tf.constant(k), tf.constant(g)
 
     def run():
-        with tf.device(machine.tf_device(device)):
+        with tf.device(devices.tf_device(device)):
             return fn(tx, tk, tg).numpy()
 
     out = run()
@@ -108,6 +110,6 @@ def test_tensorflow_backward(benchmark, record, against_peak, name, mode, wrt, d
     benchmark(run)
     operands = (x if wrt == "filter" else k, g)
     record(flops=2 * p["macs"], bytes=_bytes(operands, out.shape), device=device, batch_size=p["batch"],
-           path=f"tf-{mode}", case=f"backward-{wrt} {name}")
+           path=schema.tf_path(mode), case=schema.conv_case(f"backward-{wrt}", name))
     if device == "cpu" and mode == "function":
         against_peak(run, 2 * p["macs"])

@@ -9,36 +9,35 @@ against the textbook version's before timing. Run:
 
 import functools
 import importlib.util
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from ..g_perf import ladder
+from ..g_perf import devices, ladder
 from ..tolerances import ATOL_DEEP_FLOAT32_PATHS, ATOL_SAME_GRAPH, RTOL_DEEP_FLOAT32_PATHS, RTOL_FLOAT32_DOT
 from . import machine
+from .machine import schema
 
 pytestmark = pytest.mark.claim("bench-gradcam")
 
 TARGET = "block14_sepconv2_act"
-PATHS = ("grimoire-compiled", "grimoire-xla", "eager-textbook", "forward-only", "tf-keras-vis")
+PATHS = schema.GRADCAM_PATHS
 
 # XLA's CPU backend compiles Xception in ~15 s and runs its depthwise convolutions without oneDNN:
 # one batch-8 call took 33 s here, so the batch-8 XLA case alone would double the run.
-SLOW = {("grimoire-xla", 8): "XLA on CPU takes ~30 s per batch-8 Xception Grad-CAM; timed at batch 1 only"}
+SLOW = {(schema.GRADCAM_XLA, 8): "XLA on CPU takes ~30 s per batch-8 Xception Grad-CAM; timed at batch 1 only"}
 
 
 def _skip_reason(path, batch):
-    if path == "tf-keras-vis" and importlib.util.find_spec("tf_keras_vis") is None:
+    if path == schema.TF_KERAS_VIS and importlib.util.find_spec("tf_keras_vis") is None:
         return "tf-keras-vis is not installed (the optional peer: pip install -e '.[peers]')"
     return SLOW.get((path, batch))
 
 
-# Rounds per path: a batch-8 eager call takes ~10 s, so the slow cases get fewer (the fastest
-# round is what is reported, and the spread shows in the JSON).
-# `grimoire report --quick` sets GRIMOIRE_BENCH_QUICK=1: one round each, to check the plumbing.
-ROUNDS = {1: 1, 8: 1} if os.environ.get("GRIMOIRE_BENCH_QUICK") else {1: 5, 8: 3}
+# Rounds per batch size: a batch-8 eager call takes ~10 s, so the slow cases get fewer (the fastest
+# round is what is reported, and the spread shows in the JSON). `--benchmark-quick`: one round.
+ROUNDS = {1: 5, 8: 3}
 
 
 def _images(batch):
@@ -65,59 +64,60 @@ def _tf_keras_vis(model, images):
     )
 
 
-def _interleaved_ratios(benchmark, impl, model, images, path, timed, batch):
+def _interleaved_ratios(benchmark, impl, model, images, path, timed, rounds):
     """Time ratios to the forward pass (and, for the slow paths, to the compiled Grad-CAM) with the
     paths alternating in one loop, so both see the same load (`machine.interleaved_best`)."""
     forward = ladder.forward_only(model)
-    others = {"forward-only": lambda: forward(images)}
-    if path in ("eager-textbook", "tf-keras-vis", "grimoire-xla"):
-        others["grimoire-compiled"] = lambda: impl.cam.grad_cam(model, images, layer_name=TARGET)
+    others = {schema.FORWARD_ONLY: lambda: forward(images)}
+    if path in (schema.EAGER_TEXTBOOK, schema.TF_KERAS_VIS, schema.GRADCAM_XLA):
+        others[schema.GRADCAM_COMPILED] = lambda: impl.cam.grad_cam(model, images, layer_name=TARGET)
     for fn in others.values():
         fn()  # warm: traced before the clock starts
-    best = machine.interleaved_best({path: timed, **others}, ROUNDS[batch])
+    best = machine.interleaved_best({path: timed, **others}, rounds)
     for name in others:
-        benchmark.extra_info[f"interleaved_ratio_to_{name}"] = best[path] / best[name]
+        benchmark.extra_info[schema.interleaved_ratio_key(name)] = best[path] / best[name]
 
 
-@pytest.mark.parametrize("device", machine.device_params())
+@pytest.mark.parametrize("device", devices.device_params())
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("batch", [1, 8], ids=lambda b: f"batch-{b}")
-def test_gradcam(benchmark, record, impl, xception, batch, path, device):
+def test_gradcam(benchmark, record, quick, impl, xception, batch, path, device):
     """Grad-CAM compiled costs about one forward pass and is much faster than eager."""
     reason = _skip_reason(path, batch)
     if reason:
         pytest.skip(reason)
     images = _images(batch)
     want = _textbook_maps(xception, batch)
-    with tf.device(machine.tf_device(device)):
-        if path == "grimoire-compiled":
+    with tf.device(devices.tf_device(device)):
+        if path == schema.GRADCAM_COMPILED:
             run = lambda: impl.cam.grad_cam(xception, images, layer_name=TARGET)  # noqa: E731
-        elif path == "grimoire-xla":
+        elif path == schema.GRADCAM_XLA:
             run = lambda: impl.cam.grad_cam(xception, images, layer_name=TARGET, jit_compile=True)  # noqa: E731
-        elif path == "eager-textbook":
+        elif path == schema.EAGER_TEXTBOOK:
             run = ladder.textbook_grad_cam(xception, TARGET)
             run = (lambda f: lambda: f(images))(run)
-        elif path == "forward-only":
+        elif path == schema.FORWARD_ONLY:
             forward = ladder.forward_only(xception)
             run = lambda: forward(images)  # noqa: E731
         else:
             run = _tf_keras_vis(xception, images)
 
         def timed():
-            with tf.device(machine.tf_device(device)):
+            with tf.device(devices.tf_device(device)):
                 return run()
 
         out = timed()  # also traces / compiles, outside the timing
-        if path == "forward-only":
+        if path == schema.FORWARD_ONLY:
             want_forward = xception(images, training=False).numpy()
             np.testing.assert_allclose(out, want_forward, rtol=RTOL_DEEP_FLOAT32_PATHS, atol=ATOL_DEEP_FLOAT32_PATHS)
-        elif path == "tf-keras-vis":
+        elif path == schema.TF_KERAS_VIS:
             assert np.corrcoef(out.ravel(), want.ravel())[0, 1] > 0.99
         else:
             np.testing.assert_allclose(out, want, rtol=RTOL_FLOAT32_DOT, atol=10 * ATOL_SAME_GRAPH)
-        benchmark.pedantic(timed, rounds=ROUNDS[batch], iterations=1)
-        if path != "forward-only" and benchmark.stats is not None:
-            _interleaved_ratios(benchmark, impl, xception, images, path, timed, batch)
+        rounds = schema.QUICK_ROUNDS if quick else ROUNDS[batch]
+        benchmark.pedantic(timed, rounds=rounds, iterations=1)
+        if path != schema.FORWARD_ONLY and benchmark.stats is not None:
+            _interleaved_ratios(benchmark, impl, xception, images, path, timed, rounds)
     forward_flops = impl.flops.count_flops(xception, batch_size=batch)
-    record(flops=forward_flops, device=device, batch_size=batch, path=path, case=f"xception-299 batch {batch}",
+    record(flops=forward_flops, device=device, batch_size=batch, path=path, case=schema.gradcam_case(batch),
            note="FLOPs of the forward pass; the head's backward adds 0.03%")

@@ -7,12 +7,14 @@ matrix product (what convolutions are turned into) and of a large memory copy.
 import numpy as np
 import pytest
 
+from ..g_perf import devices
 from . import machine
+from .machine import schema
 
 pytestmark = pytest.mark.claim("bench-conv")
 
 
-@pytest.mark.parametrize("device", machine.device_params())
+@pytest.mark.parametrize("device", devices.device_params())
 def test_matmul_peak(benchmark, record, device):
     """A large float32 matmul: the machine's measured compute ceiling (GFLOP/s)."""
     a, b = machine.matmul_operands()
@@ -23,7 +25,7 @@ def test_matmul_peak(benchmark, record, device):
     want = a[:64].astype(np.float64) @ b[:, :64].astype(np.float64)
     np.testing.assert_allclose(run()[:64, :64], want, rtol=0, atol=1e-4 * np.sqrt(n))
     benchmark(run)
-    record(flops=flops, bytes=3 * a.nbytes, device=device, batch_size=1, path="matmul", case=f"{n}x{n}")
+    record(flops=flops, bytes=3 * a.nbytes, device=device, batch_size=1, path=schema.MATMUL, case=f"{n}x{n}")
 
 
 def test_copy_bandwidth(benchmark, record):
@@ -34,6 +36,6 @@ def test_copy_bandwidth(benchmark, record):
     run()
     np.testing.assert_array_equal(dst, src)
     benchmark(run)
-    info = record(flops=0, bytes=nbytes, device="cpu", batch_size=1, path="copy", case=f"{src.nbytes // 2**20} MiB")
+    info = record(flops=0, bytes=nbytes, device="cpu", batch_size=1, path=schema.COPY, case=f"{src.nbytes // 2**20} MiB")
     if benchmark.stats is not None:
-        info["gbs"] = nbytes / benchmark.stats.stats.min / 1e9
+        info[schema.GBS] = nbytes / benchmark.stats.stats.min / 1e9

@@ -12,7 +12,7 @@ ONE_CLAIM = "spec/a_dense/test_dense_kernel_shape.py"
 
 def grimoire_check(*args):
     return subprocess.run(
-        [sys.executable, "-m", "grimoire.cli", "check", "-n", "0", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "grimoire.tooling.cli", "check", "-n", "0", "-p", "no:cacheprovider", *args],
         capture_output=True,
         text=True,
     )

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.tooling
 
 # A tooling test, not a claim test: it tests the reference's own tooling, so it imports it
 # (claim tests reach the implementation through `impl` instead).
-from grimoire import cli, exercises, ledger
+from grimoire.tooling import cli, layout, ledger
+from grimoire.tooling.exercises import check, generate, stubs, watch
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "grimoire"
@@ -105,7 +106,7 @@ def load(source, name):
 def test_a_stub_keeps_the_interface_and_raises_in_every_body():
     """Names, signatures, docstrings and constants match the reference; every body raises."""
     reference = load(SAMPLE, "reference")
-    stub = load(exercises.stub_source(SAMPLE, module="shapes"), "stub")
+    stub = load(stubs.stub_source(SAMPLE, module="shapes"), "stub")
 
     for name in ("area", "one_liner", "größe", "documented_only", "Shape", "_helper"):
         ref, mine = getattr(reference, name), getattr(stub, name)
@@ -123,12 +124,12 @@ def test_a_stub_keeps_the_interface_and_raises_in_every_body():
         with pytest.raises(NotImplementedError, match=rf"^{message}$"):
             call()
     assert stub.documented_only() is None
-    assert "the solution" not in exercises.stub_source(SAMPLE, module="shapes")
+    assert "the solution" not in stubs.stub_source(SAMPLE, module="shapes")
 
 
 def test_keep_restores_a_function_with_its_private_helpers():
     """A solved exercise keeps its reference body and the private helpers it uses, nothing else."""
-    stub = load(exercises.stub_source(SAMPLE, module="shapes", keep=["one_liner"]), "stub")
+    stub = load(stubs.stub_source(SAMPLE, module="shapes", keep=["one_liner"]), "stub")
 
     assert stub.one_liner(4) == 3.0
     with pytest.raises(NotImplementedError, match="shapes.area"):
@@ -138,11 +139,11 @@ def test_keep_restores_a_function_with_its_private_helpers():
 def test_keep_refuses_an_unknown_name():
     """Keeping a function the module does not define is an error that lists what it defines."""
     with pytest.raises(ValueError, match=r"Argument `keep` names functions that are not in module 'shapes': \['perimeter'\]"):
-        exercises.stub_source(SAMPLE, module="shapes", keep=["perimeter"])
+        stubs.stub_source(SAMPLE, module="shapes", keep=["perimeter"])
 
 
 def reference_files():
-    return [path for name in exercises.CONCEPTS for path in exercises._module_files(REFERENCE, name)]
+    return [path for name in layout.CONCEPTS for path in generate._module_files(REFERENCE, name)]
 
 
 def definitions(tree):
@@ -172,9 +173,9 @@ def trivial(body):
 @pytest.mark.parametrize("path", reference_files(), ids=lambda p: p.relative_to(REFERENCE).as_posix())
 def test_every_public_function_of_the_reference_is_an_exercise(path):
     """Each reference module's stub has the same definitions; every public body is a single raise."""
-    module = exercises._dotted(path.relative_to(REFERENCE))
+    module = generate._dotted(path.relative_to(REFERENCE))
     source = path.read_text(encoding="utf-8")
-    reference, stub = definitions(ast.parse(source)), definitions(ast.parse(exercises.stub_source(source, module=module)))
+    reference, stub = definitions(ast.parse(source)), definitions(ast.parse(stubs.stub_source(source, module=module)))
 
     assert reference.keys() == stub.keys()
     for name, (node, body) in stub.items():
@@ -193,7 +194,7 @@ def test_every_public_function_of_the_reference_is_an_exercise(path):
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
     root = tmp_path_factory.mktemp("learner") / "mine"
-    return root, exercises.write_exercises(root)
+    return root, generate.write_exercises(root)
 
 
 def test_init_writes_stubs_support_modules_and_the_guide(package):
@@ -204,12 +205,12 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
     for path in reference_files():
         relative = path.relative_to(REFERENCE).as_posix()
         assert relative in names
-        assert (root / relative).read_text(encoding="utf-8").startswith(exercises.HEADER)
-    for name in exercises.SUPPORT:
-        for path in exercises._module_files(REFERENCE, name):
+        assert (root / relative).read_text(encoding="utf-8").startswith(generate.HEADER)
+    for name in layout.SUPPORTS:
+        for path in generate._module_files(REFERENCE, name):
             relative = path.relative_to(REFERENCE)
             assert (root / relative).read_bytes() == path.read_bytes(), relative
-    assert not names & {"cli.py", "ledger.py", "pytest_plugin.py", "exercises.py"}
+    assert "tooling" not in {Path(p).parts[0] for p in written}
     guide = (root / "EXERCISES.md").read_text(encoding="utf-8")
     catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
     for claim in catalogue.claims.values():
@@ -218,8 +219,8 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
     # Every relative import of a written module resolves inside the learner's package.
     for relative in names - {"EXERCISES.md"}:
         text = (root / relative).read_text(encoding="utf-8")
-        for imported in exercises._relative_imports(Path(relative), text, REFERENCE):
-            assert exercises._module_files(root, imported), f"{relative} imports .{imported}, which init did not write"
+        for imported in generate._relative_imports(Path(relative), text, REFERENCE):
+            assert generate._module_files(root, imported), f"{relative} imports .{imported}, which init did not write"
         absolute = [
             alias.name if isinstance(node, ast.Import) else node.module
             for node in ast.walk(ast.parse(text))
@@ -234,7 +235,7 @@ def test_init_refuses_a_directory_that_holds_files(package):
     root, _ = package
 
     with pytest.raises(ValueError, match=r"must be a new or empty directory.*Choose another directory"):
-        exercises.write_exercises(root)
+        generate.write_exercises(root)
 
 
 def test_the_guide_names_the_functions_each_claim_calls(tmp_path):
@@ -246,7 +247,7 @@ def test_the_guide_names_the_functions_each_claim_calls(tmp_path):
         "@pytest.mark.claim('second')\ndef test_b(impl):\n    impl.conv.conv2d(1)\n"
     )
 
-    index = exercises.spec_index(tmp_path / "spec")
+    index = generate.spec_index(tmp_path / "spec")
 
     assert index == {
         "first": {"files": ["spec/test_x.py"], "functions": ["params.dense_params"]},
@@ -259,13 +260,13 @@ def test_a_selection_names_a_section_or_a_claim():
     catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
     section_a = [c.id for c in catalogue.claims.values() if c.section == "A"]
 
-    assert exercises.select_claims(catalogue, section="a") == section_a
-    assert exercises.select_claims(catalogue, claim=section_a[0]) == section_a[:1]
-    assert exercises.select_claims(catalogue) == list(catalogue.claims)
+    assert check.select_claims(catalogue, section="a") == section_a
+    assert check.select_claims(catalogue, claim=section_a[0]) == section_a[:1]
+    assert check.select_claims(catalogue) == list(catalogue.claims)
     with pytest.raises(ValueError, match=r"`section` must be one of \['A', "):
-        exercises.select_claims(catalogue, section="Z")
+        check.select_claims(catalogue, section="Z")
     with pytest.raises(ValueError, match=r"`claim` must be a claim id .* Received: claim='nope'"):
-        exercises.select_claims(catalogue, claim="nope")
+        check.select_claims(catalogue, claim="nope")
 
 
 def test_a_selection_without_tests_is_refused_not_run_as_everything(tmp_path):
@@ -278,10 +279,10 @@ def test_a_selection_without_tests_is_refused_not_run_as_everything(tmp_path):
     )
     (spec / "test_one.py").write_text("import pytest\n\n@pytest.mark.claim('one')\ndef test_it(impl):\n    pass\n")
 
-    args = exercises.check_arguments(tmp_path, ["one"], "l.json", "r.json", spec_dir=spec)
+    args = check.check_arguments(tmp_path, ["one"], "l.json", "r.json", spec_dir=spec)
     assert args[-2:] == ["--exercise-claims=one", "spec/test_one.py"]
     with pytest.raises(ValueError, match=r"No test in spec/ names two yet: there is nothing to check"):
-        exercises.check_arguments(tmp_path, ["two"], "l.json", "r.json", spec_dir=spec)
+        check.check_arguments(tmp_path, ["two"], "l.json", "r.json", spec_dir=spec)
 
 
 def test_the_cli_reports_a_bad_selection_without_running_the_spec(package):
@@ -308,7 +309,7 @@ def test_progress_shows_the_first_failing_claim_and_the_count():
         {"nodeid": own, "claims": [b], "outcome": "failed", "message": "m", "traceback": "[gw0] linux\nE   assert 1 == 2"},
     ]
 
-    text = exercises.progress(run, records, [a, b, c], catalogue)
+    text = check.progress(run, records, [a, b, c], catalogue)
 
     claim = catalogue.claims[b]
     assert f"First failing claim: {b} ({claim.section}. {catalogue.sections[claim.section]})" in text
@@ -333,7 +334,7 @@ def test_watch_checks_again_when_a_file_is_saved(tmp_path):
         (tmp_path / "params.py").write_text("x = 1\n")
 
     threading.Thread(target=save, daemon=True).start()
-    result = exercises.watch(tmp_path, run, stop_event=stop, debounce=100)
+    result = watch.watch(tmp_path, run, stop_event=stop, debounce=100)
 
     assert result == 2 and len(runs) == 2
 
@@ -362,7 +363,7 @@ def pytest_collection_modifyitems(config, items):
 def start_spec(impl, claims, tmp):
     """Starts the spec as `grimoire exercises check` would (serially, bounded), in a subprocess."""
     (tmp / "bounded_stub_run.py").write_text(BOUNDED, encoding="utf-8")
-    args = exercises.check_arguments(impl, claims, tmp / "ledger.json", tmp / "tests.json", spec_dir=ROOT / "spec")
+    args = check.check_arguments(impl, claims, tmp / "ledger.json", tmp / "tests.json", spec_dir=ROOT / "spec")
     path = os.pathsep.join(filter(None, [str(tmp), os.environ.get("PYTHONPATH")]))
     with open(tmp / "output.txt", "w") as output:  # a file, not a pipe: two runs never wait on a reader
         return subprocess.Popen(
@@ -392,14 +393,14 @@ def runs(package, catalogue, tmp_path_factory):
     The exercise is the only function the spec calls for the first claim (catalogue order) that
     calls just one; the second run covers every claim whose tests call it.
     """
-    index = exercises.spec_index(ROOT / "spec")
+    index = generate.spec_index(ROOT / "spec")
     functions = {c: index.get(c, {}).get("functions", []) for c in catalogue.claims}
     first = next(c for c, f in functions.items() if len(f) == 1)
     target = functions[first][0]
     touched = [c for c, f in functions.items() if target in f]
 
     stubs_tmp, solved_tmp = tmp_path_factory.mktemp("stub-run"), tmp_path_factory.mktemp("one-exercise")
-    exercises.write_exercises(solved_tmp / "mine", keep=[target])
+    generate.write_exercises(solved_tmp / "mine", keep=[target])
     stubs = start_spec(package[0], list(catalogue.claims), stubs_tmp)
     solved = start_spec(solved_tmp / "mine", touched, solved_tmp)
     return types.SimpleNamespace(
@@ -424,7 +425,7 @@ def test_against_fresh_stubs_every_claim_needing_code_is_pending(runs):
 def test_every_pending_test_names_the_stub_it_reached(runs):
     """The pending message is the stub's own `module.function`, so a learner knows what to write."""
     records = runs.stubs[3]
-    pattern = rf"^pending: ({'|'.join(exercises.CONCEPTS)})\.[\w.]+$|has no module"
+    pattern = rf"^pending: ({'|'.join(layout.CONCEPTS)})\.[\w.]+$|has no module"
 
     assert [r["message"] for r in records.values() if r["outcome"] == "pending" and not re.search(pattern, r["message"])] == []
 
@@ -451,6 +452,6 @@ def test_filling_in_one_exercise_turns_exactly_its_claims_verified(runs, catalog
             assert record["outcome"] in ("passed", "pending") and record["message"] != stub_message, nodeid
         else:
             assert (record["outcome"], record["message"]) == (was["outcome"], was["message"]), nodeid
-    text = exercises.progress(run, list(after.values()), runs.touched, catalogue)
+    text = check.progress(run, list(after.values()), runs.touched, catalogue)
     verified = sum(status[c] == "verified" for c in runs.touched)
     assert text.splitlines()[-1].startswith(f"{verified} of {len(runs.touched)} claims verified")

@@ -67,7 +67,6 @@ def test_many(n):
 @pytest.fixture
 def project(pytester):
     pytester.makeini("[pytest]\nclaims_catalogue = claims.toml\n")
-    pytester.makeconftest('pytest_plugins = ["grimoire.pytest_plugin"]')
     pytester.path.joinpath("claims.toml").write_text(CATALOGUE)
     pytester.makepyfile(test_claims=TESTS)
     return pytester

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grimoire import plots, report
+from grimoire.tooling import report
+from grimoire.tooling.report import markdown, pictures, plots
 
 pytestmark = pytest.mark.tooling
 
@@ -48,7 +49,7 @@ LEDGER = {
 
 
 def test_rows_give_speed_as_a_fraction_of_the_same_runs_matmul_and_ratio_to_the_best_path():
-    rows = {r["name"]: r for r in report.benchmark_rows(BENCHMARKS)}
+    rows = {r["name"]: r for r in markdown.benchmark_rows(BENCHMARKS)}
     assert rows["fwd-fn"]["gflops"] == pytest.approx(90.0)
     assert rows["fwd-fn"]["fraction_of_peak"] == pytest.approx(0.9)  # 90 of the matmul's 100, not the recorded 50
     assert rows["fwd-fn"]["ratio_to_best"] == pytest.approx(1.0)
@@ -56,7 +57,7 @@ def test_rows_give_speed_as_a_fraction_of_the_same_runs_matmul_and_ratio_to_the_
 
 
 def test_targets_compare_the_measured_ratios_with_the_issues_goals():
-    targets = {t["what"]: t for t in report.target_ratios(report.benchmark_rows(BENCHMARKS))}
+    targets = {t["what"]: t for t in markdown.target_ratios(markdown.benchmark_rows(BENCHMARKS))}
     forward = targets["3x3 conv forward, graph mode: fraction of matmul peak"]
     assert forward["separate"] == pytest.approx(0.9) and forward["interleaved"] is None and forward["met"]
     backward = targets["3x3 conv backward (input gradient), graph mode: fraction of peak"]
@@ -68,20 +69,28 @@ def test_targets_compare_the_measured_ratios_with_the_issues_goals():
     assert not any("batch 8" in what for what in targets)  # nothing measured, nothing claimed
 
 
-def test_readme_has_the_ledger_by_section_the_benchmark_table_and_the_machine(tmp_path):
-    (tmp_path / "ledger.json").write_text(json.dumps(LEDGER))
-    (tmp_path / "benchmarks.json").write_text(json.dumps(BENCHMARKS))
-    (tmp_path / "roofline.png").write_bytes(PNG)
+def test_readme_has_the_ledger_by_section_the_benchmark_table_and_the_machine():
     phases = [report.Phase("spec", "ok"), report.Phase("benchmarks", "failed", "pytest exited with 1")]
-    text = report.write_readme(tmp_path, phases, root=ROOT).read_text()
+    catalogue = report.Catalogue.load(ROOT / "spec" / "claims.toml")
+    text = markdown.readme(phases, catalogue=catalogue, ledger=LEDGER, bench=BENCHMARKS, pictures=["roofline.png"])
     assert "| benchmarks | **FAILED** |" in text and "pytest exited with 1" in text
     assert "### G. Hot paths" in text
     assert "| failing | 2 passed, 1 failed | `flops-from-shapes` |" in text
     assert "| verified | 3 passed, 1 skipped | `bench-conv` |" in text
     assert "| forward 3x3 | tf-function | cpu | float32 | 1 | 200.00 ms | 300.00 ms | 90.0 | 90.0 | 1.00 |" in text
     assert "![Benchmarks against the measured roof](roofline.png)" in text
-    assert "gradcam_shapes.png" not in text  # only pictures that exist are linked
+    assert "gradcam_shapes.png" not in text  # only pictures this run drew are linked
     assert "- cpu_model: Test CPU" in text
+    assert "measurement error" not in text
+
+
+def test_a_rung_faster_than_the_peak_is_a_measurement_error_not_a_result():
+    fast = dict(BENCHMARKS, benchmarks=BENCHMARKS["benchmarks"] + [bench("too-fast", "tf-xla", "forward 3x3", 0.1, 18e9)])
+    rows = {r["name"]: r for r in markdown.benchmark_rows(fast)}
+    assert rows["too-fast"]["fraction_of_peak"] == pytest.approx(1.8) and rows["too-fast"]["suspect"]
+    assert not rows["fwd-fn"]["suspect"]
+    text = markdown.benchmark_markdown(list(rows.values()))
+    assert "**180.0 (measurement error)**" in text and "**Measurement error:** 1 benchmark(s)" in text
 
 
 def test_a_failing_phase_is_reported_and_the_rest_still_written(tmp_path, monkeypatch):
@@ -97,10 +106,10 @@ def test_a_failing_phase_is_reported_and_the_rest_still_written(tmp_path, monkey
         raise ValueError("no model")
 
     monkeypatch.setattr(report, "spec_phase", broken)
-    monkeypatch.setattr(report, "PICTURES", [("broken", draw_broken), ("roofline", draw_ok)])
+    monkeypatch.setattr(pictures, "PICTURES", [("broken", draw_broken), ("roofline", draw_ok)])
     lines = []
-    code = report.run(tmp_path, phases=("spec", "pictures"), root=ROOT, log=lines.append)
-    text = (tmp_path / "README.md").read_text()
+    code = report.run(tmp_path / "out", phases=("spec", "pictures"), root=ROOT, log=lines.append)
+    text = (tmp_path / "out" / "README.md").read_text()
     assert code == 1
     assert "| spec | **FAILED** |" in text and "spec exploded" in text
     assert "| benchmarks | skipped |" in text
@@ -124,7 +133,81 @@ def test_pictures_are_pngs(tmp_path):
 
 
 def test_cli_refuses_an_unknown_phase():
-    result = subprocess.run([sys.executable, "-m", "grimoire.cli", "report", "--phases", "spec,plots"],
+    result = subprocess.run([sys.executable, "-m", "grimoire.tooling.cli", "report", "--phases", "spec,plots"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode != 0
     assert "unknown phase(s) ['plots']" in result.stderr
+
+
+def _fake_phases(monkeypatch, *, spec=None):
+    """Phases that write a small ledger (or run `spec`) instead of running pytest."""
+
+    def spec_phase(root, out, log):
+        if spec:
+            spec()
+        (out / "ledger.json").write_text(json.dumps(LEDGER))
+        return report.Phase("spec", "ok")
+
+    monkeypatch.setattr(report, "spec_phase", spec_phase)
+
+
+def test_a_folder_holding_other_files_is_refused_and_left_alone(tmp_path, monkeypatch):
+    _fake_phases(monkeypatch)
+    (tmp_path / "README.md").write_text("my notes")
+    (tmp_path / "ledger.json").write_text("{}")
+    with pytest.raises(report.ReportError, match="holds files that no Grimoire report wrote"):
+        report.run(tmp_path, phases=("spec",), root=ROOT, log=lambda line: None)
+    assert (tmp_path / "README.md").read_text() == "my notes"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "ledger.json"]
+
+
+def test_a_new_report_replaces_a_previous_one_whole_and_lists_only_its_own_pictures(tmp_path, monkeypatch):
+    _fake_phases(monkeypatch)
+    out = tmp_path / "report"
+    assert report.run(out, phases=("spec",), root=ROOT, log=lambda line: None) == 0
+    (out / "gradcam_shapes.png").write_bytes(PNG)  # a picture from an older run
+    assert report.run(out, phases=("spec",), root=ROOT, log=lambda line: None) == 0
+    assert sorted(p.name for p in out.iterdir()) == [report.MARKER, "README.md", "ledger.json"]
+    assert "Pictures" not in (out / "README.md").read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".report.lock", "report"]  # no temporary folder left
+
+
+def test_ctrl_c_keeps_the_previous_report_whole(tmp_path, monkeypatch):
+    out = tmp_path / "report"
+    _fake_phases(monkeypatch)
+    report.run(out, phases=("spec",), root=ROOT, log=lambda line: None)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    _fake_phases(monkeypatch, spec=interrupted)
+    lines = []
+    assert report.run(out, phases=("spec",), root=ROOT, log=lines.append) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert lines[-1] == f"[report] interrupted: nothing written; {out.resolve()} is as it was."
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".report.lock", "report"]
+
+
+def test_two_runs_cannot_share_a_folder(tmp_path, monkeypatch):
+    out = tmp_path / "report"
+    inner = []
+
+    def second_run():
+        with pytest.raises(report.ReportError, match="another `grimoire report` is writing it"):
+            report.run(out, phases=("spec",), root=ROOT, log=lambda line: None)
+        inner.append("refused")
+
+    _fake_phases(monkeypatch, spec=second_run)
+    assert report.run(out, phases=("spec",), root=ROOT, log=lambda line: None) == 0
+    assert inner == ["refused"]
+
+
+@pytest.mark.parametrize("out", [pytest.param("file/report", id="under-a-file"), pytest.param("missing/report", id="no-parent")])
+def test_cli_says_what_is_wrong_with_the_output_folder_in_one_line(tmp_path, out):
+    (tmp_path / "file").write_text("x")
+    result = subprocess.run([sys.executable, "-m", "grimoire.tooling.cli", "report", "--phases", "", "--out", str(tmp_path / out)],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("grimoire report: --out ")
+    assert "Traceback" not in result.stderr

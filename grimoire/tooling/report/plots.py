@@ -91,7 +91,7 @@ def heatmap_grid(images, heatmaps, path, *, boxes=None, titles=None, alpha=0.45,
     Returns:
         The path written.
     """
-    from .cam import overlay
+    from ...cam import overlay  # the curriculum's overlay; TensorFlow starts only when a heatmap is drawn
 
     plt = _pyplot()
     n = len(images)

@@ -12,11 +12,12 @@ proves with ``@pytest.mark.claim("<id>", ...)``. After a run, each claim gets on
 """
 
 import ast
-import json
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .files import write_json_atomically
 
 STATUSES = ("verified", "failing", "pending", "skipped", "untested", "not run")
 OUTCOMES = ("passed", "failed", "skipped", "pending")
@@ -136,7 +137,7 @@ class Ledger:
         return {"claims": list(self.rows()), "summary": self.summary()}
 
     def write_json(self, path):
-        Path(path).write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        write_json_atomically(path, self.to_json())
 
     def render(self):
         """The ledger as text: claims grouped by section, then the one-line total."""

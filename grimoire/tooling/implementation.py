@@ -6,10 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-DEFAULT = "grimoire"
+from .layout import IMPLEMENTATION
 
-# The modules a spec may reach through `impl`; a missing one makes its claims pending.
-MODULES = ("params", "models", "metrics", "conv", "filters", "digits", "cam", "synthetic", "flops")
+DEFAULT = "grimoire"
 
 
 class Implementation:
@@ -35,13 +34,15 @@ class Implementation:
                 f"Received: spec={spec!r}"
             )
         text = str(spec)
+        if text.startswith("~"):
+            text = str(Path(text).expanduser())
         if all(part.isidentifier() for part in text.split(".")):
             try:
                 return cls(importlib.import_module(text), text)
             except ModuleNotFoundError as error:
                 if error.name != text.split(".")[0] or not Path(text).is_dir():
                     raise
-        path = Path(spec)
+        path = Path(text)
         if path.is_dir():
             return cls(_import_directory(path.resolve()), str(path.resolve()))
         raise ValueError(
@@ -50,8 +51,9 @@ class Implementation:
         )
 
     def __getattr__(self, name):
-        if name not in MODULES:
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}; its modules are {MODULES}.")
+        # A missing module makes its claims pending; anything else is not part of the curriculum.
+        if name not in IMPLEMENTATION:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}; its modules are {IMPLEMENTATION}.")
         try:
             return importlib.import_module(f"{self._package.__name__}.{name}")
         except ModuleNotFoundError as error:

@@ -9,8 +9,7 @@ definition, sliding windows and scatter-adds. The timings themselves are in
 import pytest
 import tensorflow as tf
 
-from ..benchmarks import machine
-from . import ladder, oracles
+from . import devices, ladder, oracles
 
 pytestmark = pytest.mark.claim("bench-conv")
 
@@ -40,25 +39,25 @@ def test_numpy_paths_compute_the_convolution(impl, path, kind, batch, size, chan
     ladder.assert_same(ladder.numpy_forward(impl, path)(x, k), _oracle_forward(kind, x, k))
 
 
-@pytest.mark.parametrize("device", machine.device_params())
+@pytest.mark.parametrize("device", devices.device_params())
 @pytest.mark.parametrize("mode", ladder.TF_MODES)
 @pytest.mark.parametrize("kind, batch, size, channels, filters, kernel", CASES)
 def test_tensorflow_paths_compute_the_convolution(kind, batch, size, channels, filters, kernel, mode, device):
     """TensorFlow's forward convolution, eager, graph or XLA, gives the float64 definition's numbers."""
     x, k, _ = ladder.conv_inputs(kind, batch, size, channels, filters, kernel)
-    with tf.device(machine.tf_device(device)):
+    with tf.device(devices.tf_device(device)):
         got = ladder.tf_forward(kind, mode)(tf.constant(x), tf.constant(k)).numpy()
     ladder.assert_same(got, _oracle_forward(kind, x, k))
 
 
-@pytest.mark.parametrize("device", machine.device_params())
+@pytest.mark.parametrize("device", devices.device_params())
 @pytest.mark.parametrize("wrt", ["input", "filter"])
 @pytest.mark.parametrize("mode", ladder.TF_MODES)
 @pytest.mark.parametrize("kind, batch, size, channels, filters, kernel", CASES)
 def test_tensorflow_paths_compute_the_gradients(kind, batch, size, channels, filters, kernel, mode, wrt, device):
     """The input and filter gradients each path times equal the float64 scatter-add and correlation."""
     x, k, g = ladder.conv_inputs(kind, batch, size, channels, filters, kernel)
-    with tf.device(machine.tf_device(device)):
+    with tf.device(devices.tf_device(device)):
         got = ladder.tf_backward(kind, wrt, mode)(tf.constant(x), tf.constant(k), tf.constant(g)).numpy()
     ladder.assert_same(got, _oracle_grads(kind, x, k, g)[wrt])
 

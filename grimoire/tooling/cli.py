@@ -10,30 +10,13 @@
 """
 
 import argparse
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-
-def project_root():
-    """The source checkout holding `spec/` (the spec ships with the repository, not the wheel)."""
-    root = Path(__file__).resolve().parent.parent
-    if not (root / "spec" / "claims.toml").is_file():
-        raise SystemExit(
-            f"grimoire: no spec/ found next to the installed package ({root}). "
-            "Install from a clone of the repository: `python -m pip install -e \".[test]\"`."
-        )
-    return root
-
-
-def run_spec(pytest_args, *, parallel=True):
-    """Runs pytest on the spec from the project root; returns pytest's exit code."""
-    command = [sys.executable, "-m", "pytest"]
-    if parallel and (os.cpu_count() or 1) > 1 and not any(a == "-n" or a.startswith("-n") for a in pytest_args):
-        command += ["-n", "auto"]
-    command += list(pytest_args) or ["spec"]
-    return subprocess.call(command, cwd=project_root())
+from . import report as report_module
+from .exercises import check as exercise_check
+from .exercises import generate, watch
+from .project import project_root, run_spec
 
 
 def check(args):
@@ -41,10 +24,8 @@ def check(args):
 
 
 def exercises_init(args):
-    from .exercises import write_exercises
-
     try:
-        written = write_exercises(args.dir)
+        written = generate.write_exercises(args.dir)
     except ValueError as error:
         raise SystemExit(f"grimoire exercises init: {error}") from None
     print(f"Wrote {len(written)} files to {args.dir}; start with {Path(args.dir) / 'EXERCISES.md'}.")
@@ -53,25 +34,24 @@ def exercises_init(args):
 
 
 def exercises_check(args):
-    from .exercises import check, watch
-
     def once():
         try:
-            return check(args.dir, section=args.section, claim=args.claim)
+            return exercise_check.check(args.dir, section=args.section, claim=args.claim)
         except ValueError as error:
             raise SystemExit(f"grimoire exercises check: {error}") from None
 
-    return watch(args.dir, once) if args.watch else once()
+    return watch.watch(args.dir, once) if args.watch else once()
 
 
 def report(args):
-    from .report import PHASES, run
-
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = [p for p in phases if p not in PHASES]
+    unknown = [p for p in phases if p not in report_module.PHASES]
     if unknown:
-        raise SystemExit(f"grimoire report: unknown phase(s) {unknown}; choose among {list(PHASES)}.")
-    return run(args.out, quick=args.quick, phases=phases)
+        raise SystemExit(f"grimoire report: unknown phase(s) {unknown}; choose among {list(report_module.PHASES)}.")
+    try:
+        return report_module.run(args.out, quick=args.quick, phases=phases, root=project_root())
+    except report_module.ReportError as error:
+        raise SystemExit(f"grimoire report: {error}") from None
 
 
 def build_parser():
@@ -111,7 +91,12 @@ def main(argv=None):
     if unknown and not getattr(args, "passes_pytest_args", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.pytest_args = unknown
-    return args.run(args)
+    try:
+        return args.run(args)
+    except OSError as error:
+        # A user's mistake (a path under a file, a read-only folder, a full disk): one line, no traceback.
+        where = f" {error.filename}" if error.filename else ""
+        raise SystemExit(f"grimoire {args.command}:{where}: {error.strerror or error}") from None
 
 
 if __name__ == "__main__":

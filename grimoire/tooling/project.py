@@ -1,0 +1,40 @@
+"""The checkout the spec lives in, and running pytest on it.
+
+The spec (`spec/`, `docs/`) ships with the repository, not with the wheel: every command that runs
+it needs the source checkout the package was installed from (`python -m pip install -e .`).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_root():
+    """The source checkout holding `spec/claims.toml`; a clear exit when the package is not in one."""
+    if not (ROOT / "spec" / "claims.toml").is_file():
+        raise SystemExit(
+            f"grimoire: no spec/ found next to the installed package ({ROOT}). "
+            "Install from a clone of the repository: `python -m pip install -e \".[test]\"`."
+        )
+    return ROOT
+
+
+def catalogue_path():
+    """The claim catalogue of the checkout."""
+    return project_root() / "spec" / "claims.toml"
+
+
+def pytest_command(pytest_args, *, parallel=True):
+    """`python -m pytest ...`, with `-n auto` when asked for, the machine has cores and none is chosen."""
+    command = [sys.executable, "-m", "pytest"]
+    if parallel and (os.cpu_count() or 1) > 1 and not any(a == "-n" or a.startswith("-n") for a in pytest_args):
+        command += ["-n", "auto"]
+    return command + (list(pytest_args) or ["spec"])
+
+
+def run_spec(pytest_args, *, parallel=True):
+    """Runs pytest on the spec from the project root; returns pytest's exit code."""
+    return subprocess.call(pytest_command(pytest_args, parallel=parallel), cwd=project_root())
