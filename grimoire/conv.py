@@ -14,7 +14,7 @@ Images are NHWC (`channels_last`, Keras' default). Integers for `strides`, `dila
 
 import numpy as np
 
-from . import _checks
+from . import _checks, graph
 
 PADDINGS = ("valid", "same")
 
@@ -322,11 +322,11 @@ def _field_of(tensor, fields):
     key = id(tensor)
     if key in fields:
         return fields[key]
-    operation, node_index, _ = tensor._keras_history
-    node = operation._inbound_nodes[node_index]
-    inputs = [t for t in node.input_tensors if len(t.shape) == len(tensor.shape)]
+    operation, _ = graph.producer(tensor)
+    node_inputs = graph.inputs_of(tensor)
+    inputs = [t for t in node_inputs if len(t.shape) == len(tensor.shape)]
     rank = len(tensor.shape) - 2
-    if not node.input_tensors:  # an InputLayer: each unit sees itself
+    if not node_inputs:  # an InputLayer: each unit sees itself
         result = ((1,) * rank, (1,) * rank)
     else:
         if not inputs:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from . import _checks
+from . import _checks, graph
 
 APIS = ("sequential", "functional", "subclassed")
 MERGE_MODES = ("concatenate", "add", "stack")
@@ -289,23 +289,17 @@ def describe_graph(model):
             "keras.Input(...); a subclassed model's call() is plain Python, so Keras keeps no graph of it."
         ) from None
     order = {operation.name: index for index, operation in enumerate(operations)}
-    edges, seen_nodes = [], set()
-    pending = list(model.outputs)
-    # Walk back from the outputs: each tensor remembers the (operation, call) that produced it.
-    while pending:
-        operation, node_index, _ = pending.pop()._keras_history
-        if (operation.name, node_index) in seen_nodes:
-            continue
-        seen_nodes.add((operation.name, node_index))
-        for tensor in operation._inbound_nodes[node_index].input_tensors:
-            edges.append(Edge(tensor._keras_history.operation.name, operation.name, tuple(tensor.shape[1:])))
-            pending.append(tensor)
+    edges = [
+        Edge(graph.producer(tensor)[0].name, operation.name, tuple(tensor.shape[1:]))
+        for operation, _, inputs in graph.walk_back(model.outputs)
+        for tensor in inputs
+    ]
     edges.sort(key=lambda edge: (order[edge.target], order[edge.source]))
     return Graph(
         nodes=[operation.name for operation in operations],
         edges=edges,
-        inputs=[tensor._keras_history.operation.name for tensor in model.inputs],
-        outputs=[tensor._keras_history.operation.name for tensor in model.outputs],
+        inputs=[graph.producer(tensor)[0].name for tensor in model.inputs],
+        outputs=[graph.producer(tensor)[0].name for tensor in model.outputs],
     )
 
 
