@@ -280,7 +280,7 @@ def test_a_selection_without_tests_is_refused_not_run_as_everything(tmp_path):
     (spec / "test_one.py").write_text("import pytest\n\n@pytest.mark.claim('one')\ndef test_it(impl):\n    pass\n")
 
     args = check.check_arguments(tmp_path, ["one"], "l.json", "r.json", spec_dir=spec)
-    assert args[-2:] == ["--exercise-claims=one", "spec/test_one.py"]
+    assert args[-2:] == ["--claims=one", "spec/test_one.py"]
     with pytest.raises(ValueError, match=r"No test in spec/ names two yet: there is nothing to check"):
         check.check_arguments(tmp_path, ["two"], "l.json", "r.json", spec_dir=spec)
 
