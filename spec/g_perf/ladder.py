@@ -117,6 +117,45 @@ def textbook_grad_cam(model, layer_name):
     return heatmaps
 
 
+PEER_MISSING = "tf-keras-vis is not installed (the optional peer: pip install -e '.[peers]'; the test extra installs it)"
+
+
+def peer_installed():
+    """Whether tf-keras-vis, the Grad-CAM peer the benchmarks compare with, can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("tf_keras_vis") is not None
+
+
+def tf_keras_vis_grad_cam(model, layer_name):
+    """tf-keras-vis' Grad-CAM, set up to compute what the textbook version does.
+
+    Like with like: the same class (the top logit, through `ReplaceToLinear`, which swaps the last
+    softmax for a linear activation in a clone), the same layer (`seek_penultimate_conv_layer=False`:
+    by default tf-keras-vis walks back from an activation layer to the convolution before it, which
+    on Xception is before the batch normalisation and the ReLU), the map at the layer's own
+    resolution (`expand_cam=False`: no resampling), divided by its maximum as the textbook does
+    (tf-keras-vis' own normalisation subtracts the minimum first). Returns `images -> heatmaps`.
+    """
+    import keras
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    # tf-keras-vis reads `output_names`, which Keras 3 gives functional models only.
+    functional = model if hasattr(model, "output_names") else keras.Model(model.inputs, model.outputs)
+    explain = Gradcam(functional, model_modifier=ReplaceToLinear(), clone=True)
+
+    def heatmaps(images):
+        top = list(np.argmax(model(images, training=False), axis=-1))
+        maps = np.asarray(explain(CategoricalScore(top), images, penultimate_layer=layer_name,
+                                  seek_penultimate_conv_layer=False, expand_cam=False, normalize_cam=False), np.float32)
+        peak = maps.max(axis=(1, 2), keepdims=True)
+        return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+
+    return heatmaps
+
+
 def forward_only(model):
     """The model's compiled inference pass: what Grad-CAM's cost is compared with."""
     fn = tf.function(lambda x: model(x, training=False))

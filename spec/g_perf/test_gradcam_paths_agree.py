@@ -66,12 +66,17 @@ def small_model():
     ])
 
 
-@pytest.mark.parametrize("path", ["compiled", "xla", "eager-textbook"])
+PEER = pytest.mark.skipif(not ladder.peer_installed(), reason=ladder.PEER_MISSING)
+
+
+@pytest.mark.parametrize("path", ["compiled", "xla", "eager-textbook", pytest.param("tf-keras-vis", marks=PEER)])
 def test_every_grad_cam_path_gives_the_same_maps(impl, small_model, path, rng):
-    """The implementation compiled, under XLA, and the textbook eager version give the analytic maps."""
+    """The implementation compiled, under XLA, the textbook eager version and the peer give the analytic maps."""
     images = rng.uniform(-1, 1, (4, 20, 20, 3)).astype(np.float32)
     if path == "eager-textbook":
         got = ladder.textbook_grad_cam(small_model, "last_conv")(images)
+    elif path == "tf-keras-vis":
+        got = ladder.tf_keras_vis_grad_cam(small_model, "last_conv")(images)
     else:
         got = impl.cam.grad_cam(small_model, images, layer_name="last_conv", jit_compile=path == "xla")
     _assert_maps(got, analytic_grad_cam(small_model, "last_conv", images))
@@ -83,6 +88,8 @@ def test_xception_paths_give_the_same_maps_and_predictions(impl, xception, rng):
     details = impl.cam.grad_cam_details(xception, images)  # default target: the last spatial layer
     assert impl.cam.find_target_layer(xception) == XCEPTION_TARGET
     _assert_maps(details.heatmaps, analytic_grad_cam(xception, XCEPTION_TARGET, images))
+    if ladder.peer_installed():  # the peer as the benchmarks time it, on the same images
+        _assert_maps(ladder.tf_keras_vis_grad_cam(xception, XCEPTION_TARGET)(images), details.heatmaps)
     # The forward-only pass predicts what Grad-CAM explained: softmax of its logits.
     probabilities = ladder.forward_only(xception)(images)
     scores = tf.nn.softmax(details.scores).numpy()
