@@ -92,13 +92,29 @@ class Ledger:
     catalogue: Catalogue
     known_tested: set = field(default_factory=set)  # ids some test in the spec names
     counts: dict = field(default_factory=dict)  # id -> Counter of outcomes
+    skips: dict = field(default_factory=dict)  # skip reason -> {"tests": n, "claims": set of ids}
 
-    def record(self, claim_ids, outcome):
-        """Counts one test's final outcome ('passed', 'failed', 'skipped' or 'pending')."""
+    def record(self, claim_ids, outcome, reason=""):
+        """Counts one test's final outcome ('passed', 'failed', 'skipped' or 'pending').
+
+        A skip's `reason` is kept, so the ledger can say which paths did not run here and why.
+        """
         if outcome not in OUTCOMES:
             raise ValueError(f"Argument `outcome` must be one of {OUTCOMES}. Received: outcome={outcome!r}")
         for claim_id in claim_ids:
             self.counts.setdefault(claim_id, Counter())[outcome] += 1
+        if outcome == "skipped" and reason:
+            entry = self.skips.setdefault(reason, {"tests": 0, "claims": set()})
+            entry["tests"] += 1
+            entry["claims"].update(claim_ids)
+
+    def skipped_because(self):
+        """The reasons tests were skipped, most frequent first: `[{"reason", "tests", "claims"}]`."""
+        order = list(self.catalogue.claims)
+        return [
+            {"reason": reason, "tests": entry["tests"], "claims": sorted(entry["claims"], key=order.index)}
+            for reason, entry in sorted(self.skips.items(), key=lambda item: (-item[1]["tests"], item[0]))
+        ]
 
     def status(self, claim_id):
         c = self.counts.get(claim_id, Counter())
@@ -134,7 +150,7 @@ class Ledger:
         return line
 
     def to_json(self):
-        return {"claims": list(self.rows()), "summary": self.summary()}
+        return {"claims": list(self.rows()), "summary": self.summary(), "skipped_because": self.skipped_because()}
 
     def write_json(self, path):
         write_json_atomically(path, self.to_json())
@@ -153,5 +169,9 @@ class Ledger:
             for row in by_section[key]:
                 tests = ", ".join(f"{row[o]} {o}" for o in OUTCOMES if row[o])
                 lines.append(f"  {row['status']:<9} {row['id']:<{width}}  {tests}".rstrip())
+        skipped = self.skipped_because()
+        if skipped:
+            lines.append("Not run here, and why:")
+            lines += [f"  {s['tests']} test(s) of {', '.join(s['claims'])}: {s['reason']}" for s in skipped]
         lines.append(self.summary_line())
         return "\n".join(lines)

@@ -147,7 +147,7 @@ class LedgerPlugin:
         }
         for ids in self.file_claims.values():
             self.ledger.known_tested.update(i for i in ids if i in self.ledger.catalogue.claims)
-        self.outcomes = {}  # nodeid -> (claim ids, outcome)
+        self.outcomes = {}  # nodeid -> (claim ids, outcome, skip reason)
         self.records = {}  # nodeid -> the --outcomes-json record
         wanted = config.getoption("claims")
         self.wanted = set(wanted.split(",")) if wanted else None
@@ -175,7 +175,7 @@ class LedgerPlugin:
         if report.failed:
             # The module could not be collected: every claim its source names is failing.
             for claim_id in self.file_claims.get(report.nodeid.split("::")[0], []):
-                self.outcomes[f"{report.nodeid}::<collect {claim_id}>"] = ([claim_id], "failed")
+                self.outcomes[f"{report.nodeid}::<collect {claim_id}>"] = ([claim_id], "failed", "")
 
     def pytest_runtest_logreport(self, report):
         # Under xdist this runs in the controlling process with the workers' reports.
@@ -183,15 +183,17 @@ class LedgerPlugin:
         if outcome is None:
             return
         claims = dict(report.user_properties)["claims"]
-        previous = self.outcomes.get(report.nodeid, (None, None))[1]
+        previous = self.outcomes.get(report.nodeid, (None, None, ""))[1]
         if RANK[outcome] >= RANK[previous]:
-            self.outcomes[report.nodeid] = (claims, outcome)
-            self.records[report.nodeid] = _record(report, claims, outcome)
+            record = _record(report, claims, outcome)
+            self.outcomes[report.nodeid] = (claims, outcome, record["message"] if outcome == "skipped" else "")
+            self.records[report.nodeid] = record
 
     def final_ledger(self):
         self.ledger.counts.clear()
-        for claim_ids, outcome in self.outcomes.values():
-            self.ledger.record(claim_ids, outcome)
+        self.ledger.skips.clear()
+        for claim_ids, outcome, reason in self.outcomes.values():
+            self.ledger.record(claim_ids, outcome, reason)
         return self.ledger
 
     def pytest_terminal_summary(self, terminalreporter):
@@ -219,7 +221,7 @@ def _record(report, claims, outcome):
         crash = getattr(report.longrepr, "reprcrash", None)
         message, traceback = (crash.message if crash else str(report.longrepr)), report.longreprtext
     elif outcome == "skipped" and isinstance(report.longrepr, tuple):
-        message = str(report.longrepr[2])
+        message = str(report.longrepr[2]).removeprefix("Skipped: ")
     return {"nodeid": report.nodeid, "claims": list(claims), "uses_impl": uses_impl, "outcome": outcome,
             "message": message, "traceback": traceback}
 

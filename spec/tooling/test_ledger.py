@@ -147,3 +147,20 @@ def test_a_module_that_fails_to_import_fails_its_claims(project):
     _, rows, _ = ledger(project)
 
     assert rows["untested"]["status"] == "failing"
+
+
+def test_the_ledger_says_which_tests_did_not_run_here_and_why(project):
+    project.makepyfile(test_gpu='''
+import pytest
+
+@pytest.mark.claim("passes")
+@pytest.mark.skip(reason="no GPU visible to TensorFlow on this machine")
+def test_on_gpu():
+    pass
+''')
+    result, rows, _ = ledger(project)
+    data = json.loads(project.path.joinpath("ledger.json").read_text())
+    assert data["skipped_because"] == [
+        {"reason": "no GPU visible to TensorFlow on this machine", "tests": 1, "claims": ["passes"]}
+    ]
+    result.stdout.fnmatch_lines(["Not run here, and why:", "  1 test(s) of passes: no GPU visible to TensorFlow on this machine"])
