@@ -34,6 +34,11 @@ def tf_path(mode):
     return f"tf-{mode}"
 
 
+def jax_path():
+    """The JAX rung: `jax.jit` of XLA's operation."""
+    return "jax-jit"
+
+
 def numpy_path(kind):
     """A numpy rung: `kind` is "reference" or "im2col"."""
     return f"numpy-{kind}"
@@ -55,6 +60,7 @@ def gradcam_case(batch):
 # --- extra_info keys -----------------------------------------------------------------------------
 
 PATH, CASE, DEVICE, PRECISION, BATCH_SIZE = "path", "case", "device", "precision", "batch_size"
+BACKEND = "backend"  # "tensorflow", "jax" or "numpy": the peak a rung is compared with is its backend's
 FLOPS, BYTES, INTENSITY = "flops", "bytes", "intensity"
 GFLOPS, GBS, FRACTION_OF_PEAK = "gflops", "gbs", "fraction_of_peak"
 PEAK_GFLOPS, PEAK_COPY_GBS = "peak_gflops", "peak_copy_gbs"

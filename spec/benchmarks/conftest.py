@@ -52,15 +52,15 @@ def quick(pytestconfig):
 
 @pytest.fixture(scope="session")
 def machine_peak():
-    """`machine_peak(device)`: that device's matmul GFLOP/s and the copy GB/s, measured once per device.
+    """`machine_peak(device, backend)`: the matmul GFLOP/s on that device and backend, and the copy GB/s.
 
-    Quick mode measures the peak the same way: a fraction of peak is only meaningful against a
-    peak that bounds every benchmark on the device.
+    Measured once per device and backend. Quick mode measures the peak the same way: a fraction of
+    peak is only meaningful against a peak that bounds every benchmark on the device.
     """
 
     @functools.cache
-    def measure(device):
-        return {"matmul_gflops": machine.matmul_gflops(device), "copy_gbs": machine.copy_gbs()}
+    def measure(device, backend="tensorflow"):
+        return {"matmul_gflops": machine.matmul_gflops(device, backend=backend), "copy_gbs": machine.copy_gbs()}
 
     return measure
 
@@ -107,9 +107,10 @@ def record(benchmark, machine_peak):
         what `device` uses for float32).
     """
 
-    def record(*, flops, device, batch_size, path, case, bytes=None, precision=None, **more):
+    def record(*, flops, device, batch_size, path, case, bytes=None, precision=None, backend="tensorflow", **more):
         info = benchmark.extra_info
-        peak = machine_peak(device)
+        # numpy rungs run on the CPU: TensorFlow's matmul there is the ceiling they are compared with.
+        peak = machine_peak(device, "jax" if backend == "jax" else "tensorflow")
         info.update({
             schema.FLOPS: int(flops),
             schema.DEVICE: device,
@@ -117,6 +118,7 @@ def record(benchmark, machine_peak):
             schema.BATCH_SIZE: int(batch_size),
             schema.PATH: path,
             schema.CASE: case,
+            schema.BACKEND: backend,
             schema.PEAK_GFLOPS: peak["matmul_gflops"],
             schema.PEAK_COPY_GBS: peak["copy_gbs"],
             **more,

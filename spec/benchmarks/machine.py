@@ -12,7 +12,9 @@ import time
 import numpy as np
 from grimoire.tooling import benchschema as schema  # noqa: F401  (the names benchmarks record)
 
-from ..g_perf.devices import gpus, precision, tf_device  # noqa: F401
+from ..g_perf import devices
+from ..g_perf.devices import precision  # noqa: F401  (the recorder asks the machine)
+
 
 # The peak is the best of several sizes, each the best of several rounds: which size is fastest
 # depends on the CPU's caches and the BLAS blocking (4096 was fastest on one machine here, 2048 on
@@ -63,19 +65,28 @@ def matmul_operands(n=PEAK_MATMUL_N):
     return rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
 
 
-def matmul_fn(a, b, device="cpu"):
+def matmul_fn(a, b, device="cpu", backend="tensorflow"):
     """A compiled float32 `a @ b` on `device`: returns `(run, flops)`, `run()` giving a numpy array."""
+    flops = 2 * a.shape[0] * a.shape[1] * b.shape[1]
+    if backend == "jax":
+        import jax
+
+        from ..g_perf import jax_ladder
+
+        a, b = jax_ladder.on(device, a, b)
+        product = jax.jit(lambda x, y: x @ y)
+        return (lambda: np.asarray(product(a, b))), flops
     import tensorflow as tf
 
-    with tf.device(tf_device(device)):
+    with tf.device(devices.tf_device(device)):
         a, b = tf.constant(a), tf.constant(b)
     product = tf.function(tf.matmul)
 
     def run():
-        with tf.device(tf_device(device)):
+        with tf.device(devices.tf_device(device)):
             return product(a, b).numpy()
 
-    return run, 2 * a.shape[0] * a.shape[1] * b.shape[1]
+    return run, flops
 
 
 def copy_fn(src, dst):
@@ -83,11 +94,11 @@ def copy_fn(src, dst):
     return (lambda: np.copyto(dst, src)), src.nbytes + dst.nbytes
 
 
-def matmul_gflops(device="cpu", repeats=PEAK_ROUNDS, sizes=PEAK_MATMUL_SIZES):
+def matmul_gflops(device="cpu", repeats=PEAK_ROUNDS, sizes=PEAK_MATMUL_SIZES, backend="tensorflow"):
     """The machine's measured float32 matmul speed in GFLOP/s: the best over `sizes` and rounds."""
     best = 0.0
     for n in sizes:
-        run, flops = matmul_fn(*matmul_operands(n), device)
+        run, flops = matmul_fn(*matmul_operands(n), device, backend)
         best = max(best, flops / best_time(run, repeats) / 1e9)
     return best
 
@@ -100,9 +111,8 @@ def copy_gbs(repeats=5):
 
 
 def info():
-    """Machine and library facts for the benchmark JSON and the report."""
-    import keras
-    import tensorflow as tf
+    """Machine and library facts for the benchmark JSON and the report (TensorFlow and JAX when present)."""
+    from importlib import metadata
 
     cpu = platform.processor() or platform.machine()
     try:
@@ -110,14 +120,17 @@ def info():
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    gpu_names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus()]
-    return {
-        "cpu_model": cpu,
-        "cpu_count": os.cpu_count(),
-        "gpus": gpu_names,
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,  # when asked
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 CPUs)"),
-    }
+    found = {"cpu_model": cpu, "cpu_count": os.cpu_count(),
+             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,  # when asked
+             "numpy": np.__version__,
+             "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 CPUs)")}
+    for package in ("tensorflow", "keras", "jax"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    if "tensorflow" in found:
+        import tensorflow as tf
+
+        found["gpus"] = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in devices.gpus()]
+    return found

@@ -61,7 +61,7 @@ def test_numpy_forward(benchmark, record, impl, path, name):
     ladder.assert_same(out, p["forward"]())
     benchmark(run)
     record(flops=2 * p["macs"], bytes=_bytes((x, k), out.shape), device="cpu", batch_size=p["batch"],
-           path=schema.numpy_path(path), case=schema.conv_case("forward", name),
+           path=schema.numpy_path(path), case=schema.conv_case("forward", name), backend="numpy",
            precision="float64" if path == "reference" else "float32")
 
 

@@ -13,6 +13,8 @@ here (the Keras example's recipe, pooling per image), and the forward pass alone
 import numpy as np
 import tensorflow as tf
 
+from .problems import assert_same, conv_inputs, conv_macs  # noqa: F401  (the rungs' shared problems)
+
 TF_MODES = ("eager", "function", "xla")
 
 
@@ -64,25 +66,6 @@ def numpy_forward(impl, path):
     """The implementation's numpy convolution: "reference" or "im2col" (stride 1, 'same')."""
     fn = {"reference": impl.conv.conv2d_reference, "im2col": impl.conv.conv2d_im2col}[path]
     return lambda x, k: fn(x, k, padding="same")
-
-
-def conv_inputs(kind, batch, size, channels, filters, kernel_size, seed=0):
-    """Float32 images, kernel and upstream gradient of unit scale for one benchmark size."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((batch, size, size, channels), dtype=np.float32)
-    # He-like scale keeps outputs of unit size whatever the fan-in, so one tolerance fits all.
-    fan_in = kernel_size * kernel_size * (channels if kind == "conv" else 1)
-    shape = (kernel_size, kernel_size, channels, filters if kind == "conv" else 1)
-    k = (rng.standard_normal(shape, dtype=np.float32) / np.sqrt(fan_in)).astype(np.float32)
-    out_channels = filters if kind == "conv" else channels
-    g = rng.standard_normal((batch, size, size, out_channels), dtype=np.float32)
-    return x, k, g
-
-
-def conv_macs(kind, batch, size, channels, filters, kernel_size):
-    """Multiply-adds of one forward pass (and of each gradient: they do the same products)."""
-    per_output = kernel_size * kernel_size * (channels if kind == "conv" else 1)
-    return batch * size * size * (filters if kind == "conv" else channels) * per_output
 
 
 # --- Grad-CAM ---------------------------------------------------------------------------------
@@ -162,14 +145,3 @@ def forward_only(model):
     return lambda images: fn(images).numpy()
 
 
-def assert_same(got, want):
-    """`got` (float32 path) equals `want` (float64 oracle) to convolution tolerance.
-
-    The absolute part scales with the largest value: a filter gradient sums batch*height*width
-    products, so its entries grow like the square root of that count, and float32 rounding with
-    them; relative to the largest entry the error stays at the convolution level.
-    """
-    from ..tolerances import ATOL_CONV, RTOL_CONV
-
-    want = np.asarray(want)
-    np.testing.assert_allclose(np.asarray(got), want, rtol=RTOL_CONV, atol=ATOL_CONV * max(1.0, float(np.abs(want).max())))
