@@ -101,7 +101,7 @@ def plan(model, layer_name=None, *, output=None, score="logits"):
             head_kind = "input"
         elif chosen.squashed:
             raise ValueError(
-                f"Argument `score` is 'logits', but the logits of output {chosen.name or chosen.key!r} of model "
+                f"Argument `score` is 'logits', but the logits of {_label(chosen)} of model "
                 f"{model.name!r} cannot be found: it is made by a {chosen.squashed} op that no Dense, Softmax or "
                 f"Activation layer applies (e.g. tf.nn.{chosen.squashed} inside call()). Pass score='probability' to "
                 f"explain the {chosen.squashed} output itself, or apply the {chosen.squashed} with a layer "
@@ -110,6 +110,10 @@ def plan(model, layer_name=None, *, output=None, score="logits"):
         if head_kind is not None:
             head, head_call = layer, producer.index
     return Plan(target, target_position, chosen, head, head_call, head_kind, chosen.shape[-1])
+
+
+def _label(output):
+    return "the model's output" if output.key is None else f"output {output.name or output.key!r}"
 
 
 def select_output(model, output=None):
