@@ -34,7 +34,7 @@ import tensorflow as tf
 from keras.src.models.functional import Functional
 
 from .capture import input_shape, probe
-from .inputs import check_class_index, check_feature_maps, check_flag, check_images, too_small
+from .inputs import check_class_index, check_feature_maps, check_flag, check_images
 from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output
 from .target import _check_model, locate_layer, walk
 
@@ -243,10 +243,12 @@ class GradientCAM:
         classes = check_class_index(class_index, images.shape[0], self.num_classes)
         try:
             out = self.step(tf.constant(images), tf.constant(classes))
-        except tf.errors.InvalidArgumentError as error:
-            if "negative" not in str(error).lower():
-                raise
-            raise too_small(self.layer_name, images.shape, error) from None
+        except tf.errors.InvalidArgumentError:
+            # XLA and some kernels fail on an empty window with their own words: if the eager
+            # forward pass shows an empty feature map, say that instead.
+            features, _, _ = self.gradient_model(tf.constant(images[:1]), training=False)
+            check_feature_maps(self.layer_name, images.shape, np.asarray(features))
+            raise
         result = CamResult(**{key: np.asarray(value) for key, value in out.items()})
         check_feature_maps(self.layer_name, images.shape, result.features)
         return result
