@@ -35,7 +35,8 @@ from keras.src.models.functional import Functional
 
 from .capture import input_shape, probe
 from .inputs import check_class_index, check_feature_maps, check_flag, check_images
-from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output
+# SCORES, Plan and PreActivation are re-exported: methods written against base.py find them here.
+from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output  # noqa: F401
 from .target import _check_model, locate_layer, walk
 
 CamResult = collections.namedtuple(
