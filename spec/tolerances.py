@@ -72,3 +72,8 @@ RTOL_PROFILER_TOTAL = 5e-3
 # classifier): 4 MFLOP next to the forward pass's 16.77 GFLOP, 0.03%. 0.1% allows that and the map's
 # elementwise ops, and fails if even the last separable conv were differentiated (3.8% alone).
 RTOL_ONE_FORWARD_PASS = 1e-3
+
+# A float32 probability near 1.0 is a multiple of 2**-24 (the spacing of floats in [0.5, 1)), and
+# softmax/sigmoid kernels (Eigen, oneDNN, vectorised or not) round it differently by a few such
+# steps: 0.99999994 on one CPU is 1.0 on another. Four steps bound 1 - p's absolute error.
+ATOL_FLOAT32_PROBABILITY = 4 * 2.0**-24

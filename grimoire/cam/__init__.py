@@ -2,7 +2,10 @@
 
 A base pipeline (`base.py`) plus one short module per method:
 
-- `find_target_layer(model)`: the last layer with a spatial (4-D) output (`target.py`).
+- `find_target_layer(model)`: the last layer with a spatial (4-D) output (`target.py`), found
+  by watching the model's own forward pass (`capture.py`), so subclassed models work too.
+- `plan(model, ...)`: the target, the output to explain (`output=` for models with several) and
+  the logits behind a final softmax/sigmoid layer, at any depth (`plan.py`).
 - `grad_cam(model, images, ...)`: Grad-CAM heatmaps; `grad_cam_details` adds raw maps, channel
   weights, features and gradients; `GradCAM(model)` is the compiled step to build once and call
   on many batches (`gradcam.py`); `explainer(GradCAM, model)` is the cached one `grad_cam` uses.
@@ -22,7 +25,10 @@ Example:
 ((2, 6, 6), True)
 """
 
-from .base import CamResult, GradientCAM, PreActivation, explainer, gradient_model, tap
+from .base import CamResult, GradientCAM, details, explainer, gradient_model, tap
+from .capture import intercept, probe
+from .inputs import check_images
+from .plan import CapturedForward, Plan, PreActivation, plan, select_output
 from .classic import cam, cam_details
 from .gradcam import GradCAM, grad_cam, grad_cam_details
 from .hirescam import HiResCAM, hires_cam, hires_cam_details
@@ -30,7 +36,8 @@ from .image import overlay, save_overlay, upsample
 from .target import find_target_layer, locate_layer, spatial_layers
 
 __all__ = [
-    "CamResult", "GradCAM", "GradientCAM", "HiResCAM", "PreActivation", "cam", "cam_details", "explainer",
-    "find_target_layer", "grad_cam", "grad_cam_details", "gradient_model", "hires_cam",
-    "hires_cam_details", "locate_layer", "overlay", "save_overlay", "spatial_layers", "tap", "upsample",
+    "CamResult", "CapturedForward", "GradCAM", "GradientCAM", "HiResCAM", "Plan", "PreActivation", "cam",
+    "cam_details", "check_images", "details", "explainer", "find_target_layer", "grad_cam", "grad_cam_details",
+    "gradient_model", "hires_cam", "hires_cam_details", "intercept", "locate_layer", "overlay", "plan", "probe",
+    "save_overlay", "select_output", "spatial_layers", "tap", "upsample",
 ]

@@ -1,16 +1,21 @@
 """The pipeline every gradient-based CAM method shares.
 
-    gradient model: images -> (feature maps A, class scores, predictions)     built once
+    plan:           target layer, chosen output, logits (plan.py)            decided once per model
+    forward pass:   images -> (feature maps A, class scores, predictions)    the model's own call,
+                    with A and the logits captured on the way (capture.py)
     compiled step:  score_k = sum(scores * one_hot(k)); dA = d score_k / dA   one tf.function
     method:         raw map = combine(A, dA)   (Grad-CAM, HiResCAM, ... differ only here)
     heatmap:        relu(raw) / max(relu(raw)) per image, 0 where the max is 0
 
 Why it is built the way it is:
 
-- The class score is the logit, not the probability. When the model ends in a softmax (a Dense
-  with `activation="softmax"`, or a Softmax/Activation layer) the gradient model recomputes
-  `x @ kernel + bias` with the final Dense layer's own variables, so the user's model is never
-  changed. A saturated softmax has a vanishing gradient; the logit's does not.
+- Any model: the forward pass is the model's own `call()` (Sequential, Functional, nested or
+  subclassed), with the target layer's output recorded while it runs; nothing is rebuilt.
+- Any output: a model returning several tensors (list, tuple, dict) is explained for the one
+  named by `output=`; every method receives it through `explainer`/`details` here.
+- The class score is the logit, not the probability (see plan.py): a probability's gradient
+  carries the factor p(1 - p), which is exactly 0 once p rounds to 1.0, and subtracts the
+  probability-weighted gradients of the other classes.
 - The class is selected with a one-hot product, never with `scores[:, k]` for a tensor `k`:
   under XLA a slice index must be a compile-time constant, which would bake the class into
   the program and recompile it for every new class index.
@@ -26,11 +31,13 @@ import weakref
 import keras
 import numpy as np
 import tensorflow as tf
+from keras.src.models.functional import Functional
 
-from .target import _check_model, find_target_layer, locate_layer
-
-SCORES = ("logits", "probability")
-_SQUASHING = ("softmax", "sigmoid")
+from .capture import input_shape, probe
+from .inputs import check_class_index, check_feature_maps, check_flag, check_images
+# SCORES, Plan and PreActivation are re-exported: methods written against base.py find them here.
+from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output  # noqa: F401
+from .target import _check_model, locate_layer, walk
 
 CamResult = collections.namedtuple(
     "CamResult", ["heatmaps", "maps", "weights", "features", "gradients", "scores", "class_index"]
@@ -47,59 +54,22 @@ Fields:
     class_index: (batch,) int, the class explained for each image.
 """
 
-
-class PreActivation(keras.layers.Layer):
-    """A Dense layer's output before its activation, `x @ kernel + bias`, using that layer's variables.
-
-    Shares the weights (it reads them at call time), so training or randomising the Dense layer
-    shows up here too; the original layer is left untouched.
-
-    Args:
-        dense: the built `keras.layers.Dense` whose pre-activation to compute.
-    """
-
-    def __init__(self, dense, **kwargs):
-        super().__init__(**kwargs)
-        self.dense = dense
-
-    def call(self, x):
-        y = keras.ops.matmul(x, self.dense.kernel)
-        return y + self.dense.bias if self.dense.use_bias else y
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.dense.units)
-
-
-def _activation_name(layer):
-    activation = getattr(layer, "activation", None)
-    return getattr(activation, "__name__", None)
-
-
-def _score_tensor(head, head_input, output, score):
-    """The symbolic class scores: the final layer's pre-activation when it squashes, else the output."""
-    if score == "probability":
-        return output
-    if isinstance(head, keras.layers.Dense) and _activation_name(head) in _SQUASHING:
-        return PreActivation(head, name=f"{head.name}_logits")(head_input)
-    if isinstance(head, keras.layers.Softmax) or (
-        isinstance(head, keras.layers.Activation) and _activation_name(head) in _SQUASHING
-    ):
-        return head_input
-    return output
-
-
-def gradient_model(model, layer_name=None, *, score="logits"):
+def gradient_model(model, layer_name=None, *, output=None, score="logits"):
     """Builds the model `images -> [feature maps, class scores, predictions]`.
 
     It takes the original model's input and returns the target layer's activations together
     with the predictions (both are needed: the features to weight, the prediction to explain).
     The middle output is what gets differentiated: the logits when `score="logits"` and the
-    model ends in a softmax/sigmoid, else the model's output itself.
+    output comes out of a softmax/sigmoid layer (see `plan`), else the output itself.
+
+    A `keras.Model` needs symbolic tensors, so this works for Sequential and Functional models
+    (nested ones included); the explainers use `CapturedForward`, which works for any model.
 
     Args:
-        model: a built `keras.Model` whose output is `(batch, classes)`.
+        model: a built Sequential or Functional `keras.Model`.
         layer_name: str or None, the target layer (None: `find_target_layer(model)`). May be a
             layer inside a nested model.
+        output: None (the only output), or the name or index of the output to explain.
         score: "logits" (default) or "probability".
 
     Returns:
@@ -113,15 +83,28 @@ def gradient_model(model, layer_name=None, *, score="logits"):
     >>> [tuple(t.shape) for t in gradient_model(model).outputs]
     [(None, 6, 6, 2), (None, 3), (None, 3)]
     """
-    _check_model(model)
-    score = _check_score(score)
-    _check_output(model)
-    path, layer = locate_layer(model, find_target_layer(model) if layer_name is None else layer_name)
-    head = model.layers[-1]
-    target = (*path, layer)
-    output, taps = tap(model, model.inputs[0], [target, (head,)])
-    scores = _score_tensor(head, taps[(head,)][0], output, score)
-    return keras.Model(model.inputs[0], [taps[target][1], scores, output], name=f"{model.name}_gradient_model")
+    chosen_plan = plan(model, layer_name, output=output, score=score)
+    # Only a Sequential or Functional model has a graph of symbolic tensors to build a Model from.
+    graph = isinstance(model, keras.Sequential) or (isinstance(model, Functional) and type(model).call is Functional.call)
+    if not graph:
+        raise ValueError(
+            f"Argument `model` must be Sequential or Functional to build a gradient model. Received: model "
+            f"{model.name!r} of type {type(model).__name__}. Use GradCAM(model), which runs any model's own call()."
+        )
+    producer = probe(model).calls[chosen_plan.output.call].layer
+    paths = {layer: (*path, layer) for path, layer in walk(model)}
+    target_path, _ = locate_layer(model, chosen_plan.target.name)
+    target = (*target_path, chosen_plan.target)
+    head = paths[producer]
+    _, taps = tap(model, model.inputs[0], [target, head])
+    head_input, predictions = taps[head]
+    if chosen_plan.head_kind == "dense":
+        scores = PreActivation(producer, name=f"{producer.name}_logits")(head_input)
+    elif chosen_plan.head_kind == "input":
+        scores = head_input
+    else:
+        scores = predictions
+    return keras.Model(model.inputs[0], [taps[target][1], scores, predictions], name=f"{model.name}_gradient_model")
 
 
 def tap(model, inputs, paths):
@@ -166,71 +149,9 @@ def tap(model, inputs, paths):
     return last[0], taps
 
 
-def _check_score(score):
-    if not isinstance(score, str) or score.lower() not in SCORES:
-        raise ValueError(
-            f"Argument `score` must be one of {list(SCORES)}. Received: score={score!r}. "
-            "Use 'logits' (the default) unless you want to see why not to use 'probability'."
-        )
-    return score.lower()
-
-
-def _check_output(model):
-    shape = tuple(model.outputs[0].shape)
-    if len(model.outputs) != 1 or len(shape) != 2:
-        raise ValueError(
-            "Argument `model` must have one output of shape (batch, classes) to explain a class. "
-            f"Received: model {model.name!r} with output shape(s) {[tuple(t.shape) for t in model.outputs]}"
-        )
-    return shape[1]
-
-
-def check_images(model, images):
-    """Returns `images` as a float32 numpy batch matching the model's input shape, or raises."""
-    expected = tuple(model.inputs[0].shape)
-    try:
-        array = np.asarray(images, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"Argument `images` must be an array of numbers. Received: images of type {type(images).__name__}"
-        ) from None
-    if array.ndim != len(expected):
-        hint = " Add a batch axis: images[None]." if array.ndim == len(expected) - 1 else ""
-        raise ValueError(
-            f"Argument `images` must have rank {len(expected)} (batch, height, width, channels) to match the "
-            f"model's input {expected}. Received: images with shape {array.shape}.{hint}"
-        )
-    if any(want is not None and got != want for got, want in zip(array.shape[1:], expected[1:])):
-        raise ValueError(
-            f"Argument `images` must have shape (batch, {', '.join(str(d) for d in expected[1:])}) to match the "
-            f"model's input. Received: images with shape {array.shape}. Resize the images to the model's input size."
-        )
-    if array.shape[0] == 0:
-        raise ValueError(f"Argument `images` must hold at least one image. Received: images with shape {array.shape}")
-    return array
-
-
-def check_class_index(class_index, batch, num_classes):
-    """Expands `class_index` (None, an int, or one per image) to an int32 vector; -1 means top class."""
-    if class_index is None:
-        return np.full(batch, -1, dtype=np.int32)
-    array = np.asarray(class_index)
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.integer) or array.ndim > 1:
-        raise TypeError(
-            "Argument `class_index` must be None, an int or a sequence of ints (one per image). "
-            f"Received: class_index={class_index!r}"
-        )
-    if array.ndim == 1 and array.shape[0] != batch:
-        raise ValueError(
-            f"Argument `class_index` must hold one index per image ({batch}) or be a single int. "
-            f"Received: class_index with {array.shape[0]} entries"
-        )
-    if np.any(array < 0) or np.any(array >= num_classes):
-        raise ValueError(
-            f"Argument `class_index` must be in [0, {num_classes - 1}] for a model with {num_classes} classes. "
-            f"Received: class_index={class_index!r}"
-        )
-    return np.broadcast_to(array, (batch,)).astype(np.int32)
+def _check_output(model, output=None):
+    """The number of classes of the output to explain (see `select_output`)."""
+    return select_output(model, output).shape[-1]
 
 
 def normalize(maps):
@@ -243,8 +164,8 @@ def normalize(maps):
 class GradientCAM:
     """Base pipeline of the gradient-based CAM family; subclasses define `combine`.
 
-    Build it once per (model, layer) and call it on as many batches as you like: the step is a
-    `tf.function` traced once per image size (`trace_count` says how often).
+    Build it once per (model, layer, output) and call it on as many batches as you like: the
+    step is a `tf.function` traced once per image size (`trace_count` says how often).
 
     `self.step(images, class_index)` is that function itself: float32 images, an int32 vector of
     class indices (-1 for the top class), and a dict of tensors back (`heatmaps`, `maps`,
@@ -252,8 +173,9 @@ class GradientCAM:
     compiled pass without argument checks or numpy conversions.
 
     Args:
-        model: a built `keras.Model` with output `(batch, classes)`.
+        model: a built `keras.Model` (Sequential, Functional, nested or subclassed).
         layer_name: str or None, the target layer (None: `find_target_layer(model)`).
+        output: None (the model's only output), or the name or index of the output to explain.
         score: "logits" (default) or "probability".
         jit_compile: bool, compile the step with XLA.
         run_eagerly: bool, run the step as plain eager Python (the slow, textbook way).
@@ -261,15 +183,17 @@ class GradientCAM:
 
     method = None
 
-    def __init__(self, model, *, layer_name=None, score="logits", jit_compile=False, run_eagerly=False):
+    def __init__(self, model, *, layer_name=None, output=None, score="logits", jit_compile=False, run_eagerly=False):
         _check_model(model)
+        self.jit_compile = check_flag("jit_compile", jit_compile)
+        self.run_eagerly = check_flag("run_eagerly", run_eagerly)
         self.score = _check_score(score)
-        self.num_classes = _check_output(model)
-        self.layer_name = find_target_layer(model) if layer_name is None else layer_name
-        self.gradient_model = gradient_model(model, self.layer_name, score=self.score)
-        self.input_spec = tuple(model.inputs[0].shape)
-        self.jit_compile = bool(jit_compile)
-        self.run_eagerly = bool(run_eagerly)
+        self.plan = plan(model, layer_name, output=output, score=self.score)
+        self.num_classes = self.plan.num_classes
+        self.layer_name = self.plan.target.name
+        self.output = self.plan.output.name if self.plan.output.key is not None else None
+        self.gradient_model = CapturedForward(model, self.plan)
+        self.input_spec = input_shape(model)
         self.trace_count = 0
         if self.run_eagerly:
             self.step = self._step
@@ -310,16 +234,25 @@ class GradientCAM:
         """Runs the step on a batch; returns a `CamResult` of numpy arrays.
 
         Args:
-            images: (batch, height, width, channels), the model's input size.
+            images: (batch, height, width, channels), the model's input size; numbers, finite.
             class_index: None (top class per image), an int (every image), or one int per image.
 
         Returns:
             `CamResult(heatmaps, maps, weights, features, gradients, scores, class_index)`.
         """
-        images = check_images(self.gradient_model, images)
+        images = check_images(self.input_spec, images)
         classes = check_class_index(class_index, images.shape[0], self.num_classes)
-        out = self.step(tf.constant(images), tf.constant(classes))
-        return CamResult(**{key: np.asarray(value) for key, value in out.items()})
+        try:
+            out = self.step(tf.constant(images), tf.constant(classes))
+        except tf.errors.InvalidArgumentError:
+            # XLA and some kernels fail on an empty window with their own words: if the eager
+            # forward pass shows an empty feature map, say that instead.
+            features, _, _ = self.gradient_model(tf.constant(images[:1]), training=False)
+            check_feature_maps(self.layer_name, images.shape, np.asarray(features))
+            raise
+        result = CamResult(**{key: np.asarray(value) for key, value in out.items()})
+        check_feature_maps(self.layer_name, images.shape, result.features)
+        return result
 
     def __call__(self, images, class_index=None):
         """Heatmaps `(batch, h, w)` in [0, 1] at the feature-map resolution."""
@@ -327,18 +260,31 @@ class GradientCAM:
 
     def __repr__(self):
         mode = "eager" if self.run_eagerly else ("xla" if self.jit_compile else "compiled")
-        return f"{type(self).__name__}(layer_name={self.layer_name!r}, score={self.score!r}, mode={mode!r})"
+        output = "" if self.output is None else f", output={self.output!r}"
+        return f"{type(self).__name__}(layer_name={self.layer_name!r}{output}, score={self.score!r}, mode={mode!r})"
 
 
-# One explainer per (model, method, layer, score, mode), dropped with the model.
+# One explainer per (model, method, layer, output, score, mode), dropped with the model.
 _CACHE = weakref.WeakKeyDictionary()
 
 
-def explainer(cls, model, *, layer_name=None, score="logits", jit_compile=False, run_eagerly=False):
+def explainer(cls, model, *, layer_name=None, output=None, score="logits", jit_compile=False, run_eagerly=False):
     """Returns the cached `cls(model, ...)`, building it on first use."""
     _check_model(model)
-    key = (cls, layer_name, _check_score(score), bool(jit_compile), bool(run_eagerly))
+    key = (cls, layer_name, output, _check_score(score), check_flag("jit_compile", jit_compile),
+           check_flag("run_eagerly", run_eagerly))
     per_model = _CACHE.setdefault(model, {})
     if key not in per_model:
-        per_model[key] = cls(model, layer_name=layer_name, score=score, jit_compile=jit_compile, run_eagerly=run_eagerly)
+        per_model[key] = cls(
+            model, layer_name=layer_name, output=output, score=score, jit_compile=jit_compile, run_eagerly=run_eagerly
+        )
     return per_model[key]
+
+
+def details(cls, model, images, *, layer_name=None, class_index=None, output=None, score="logits", jit_compile=False):
+    """The whole `CamResult` of method `cls` (a `GradientCAM` subclass) for `images`, with the cached explainer.
+
+    Every public `*_details` function goes through here, so each method takes the same options.
+    """
+    step = explainer(cls, model, layer_name=layer_name, output=output, score=score, jit_compile=jit_compile)
+    return step.explain(images, class_index)

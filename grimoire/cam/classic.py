@@ -13,60 +13,81 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .base import CamResult, _check_output, check_class_index, check_images, normalize, tap
-from .target import _check_model
+from .base import CamResult, check_class_index, check_feature_maps, check_images, normalize
+from .capture import intercept, probe
+from .plan import select_output
+from .target import _check_model, layout
 
 
-def _head(model):
-    """Returns `(features tensor, gap, dense)` if the model ends in GlobalAveragePooling2D [-> Dropout] -> Dense."""
-    layers = model.layers
-    chain = [layers[-1]]
-    index = len(layers) - 2
-    while index >= 0 and isinstance(layers[index], keras.layers.Dropout):
-        chain.append(layers[index])  # identity at inference
-        index -= 1
-    if index >= 0:
-        chain.append(layers[index])
-    dense, gap = chain[0], chain[-1]
-    names = " -> ".join(type(layer).__name__ for layer in reversed(chain))
-    shaped = (
-        isinstance(dense, keras.layers.Dense)
-        and isinstance(gap, keras.layers.GlobalAveragePooling2D)
-        and not gap.keepdims
-        and gap.data_format == "channels_last"
-    )
-    if shaped:
-        _, taps = tap(model, model.inputs[0], [(layer,) for layer in chain])
-        # Each layer of the head must feed the next one (a Functional model could branch).
-        shaped = all(taps[(later,)][0] is taps[(earlier,)][1] for later, earlier in zip(chain[:-1], chain[1:]))
-    if not shaped:
+def _head(model, output=None):
+    """Returns `(gap call, dense)` if the chosen output comes from GlobalAveragePooling2D [-> Dropout] -> Dense.
+
+    The chain is read from the model's own forward pass (`capture.probe`), so Sequential,
+    Functional, nested and subclassed models are judged alike, and with several outputs the
+    chain is the one ending in the chosen output.
+    """
+    calls = probe(model).calls
+    chosen = select_output(model, output)
+    chain = [] if chosen.call is None else [chosen.call]
+    while chain and calls[chain[-1]].source is not None and (
+        len(chain) == 1 or isinstance(calls[chain[-1]].layer, keras.layers.Dropout)
+    ):
+        chain.append(calls[chain[-1]].source)  # Dropout is the identity at inference
+    layers = [calls[at].layer for at in chain]
+    names = " -> ".join(type(layer).__name__ for layer in reversed(layers)) or "an output no layer produced"
+    dense, gap = (layers[0], layers[-1]) if layers else (None, None)
+    if isinstance(gap, keras.layers.GlobalAveragePooling2D) and gap.data_format == "channels_first":
+        raise ValueError(
+            f"Argument `model` must pool channels-last feature maps for classic CAM. Received: model {model.name!r} "
+            f"whose {gap.name!r} pools data_format='channels_first' maps (batch, channels, height, width). Build "
+            "the model with data_format='channels_last'."
+        )
+    if not (isinstance(dense, keras.layers.Dense) and isinstance(gap, keras.layers.GlobalAveragePooling2D)
+            and not gap.keepdims and len(chain) >= 2):
         raise ValueError(
             "Argument `model` must end in GlobalAveragePooling2D -> Dense for classic CAM, whose map is "
             f"the Dense weights applied to the pooled feature maps. Received: model {model.name!r} ending in "
             f"{names}. Use grad_cam(), which works with any differentiable head."
         )
-    return taps[(gap,)][0], gap, dense
+    source = calls[chain[-1]].source
+    if source is not None and layout(calls, source) == "channels_first":
+        raise ValueError(
+            f"Argument `model` must give channels-last feature maps for classic CAM. Received: model {model.name!r} "
+            f"whose pooled maps come from data_format='channels_first' layers. Build the model channels-last."
+        )
+    if sum(call.layer is gap for call in calls) != 1:
+        raise ValueError(
+            f"Argument `model` must call its pooling layer {gap.name!r} once per forward pass for classic CAM. "
+            "Received: a layer shared between branches. Use grad_cam() with output= and layer_name=."
+        )
+    return calls[chain[-1]], dense
 
 
-def cam_details(model, images, *, class_index=None):
+def cam_details(model, images, *, class_index=None, output=None):
     """Classic CAM of `images`, with its parts.
 
     Args:
-        model: a built `keras.Model` ending in GlobalAveragePooling2D (optionally Dropout) -> Dense.
-        images: (batch, height, width, channels) matching the model's input.
+        model: a built `keras.Model` whose (chosen) output comes from GlobalAveragePooling2D
+            (optionally Dropout) -> Dense; Sequential, Functional, nested or subclassed.
+        images: (batch, height, width, channels) matching the model's input; finite numbers.
         class_index: None (top class per image), an int, or one int per image.
+        output: None (the only output), or the name or index of the output to explain.
 
     Returns:
         `CamResult`: `maps` is CAM itself (sum over c of W[c, k] * A[..., c]), `weights` the Dense
         column of each image's class `(batch, channels)`, `scores` the logits, `gradients` None.
     """
     _check_model(model)
-    num_classes = _check_output(model)
-    features_tensor, _, dense = _head(model)
+    gap_call, dense = _head(model, output)
+    num_classes = select_output(model, output).shape[-1]
     images = check_images(model, images)
     classes = check_class_index(class_index, images.shape[0], num_classes)
-    features_model = keras.Model(model.inputs[0], features_tensor)
-    features = tf.convert_to_tensor(features_model(images, training=False))
+    seen = []
+    # The pooling layer's input is the feature map; the model's own call runs unchanged.
+    with intercept({gap_call.layer: lambda inputs, output: seen.append(inputs)}):
+        model(tf.constant(images), training=False)
+    features = tf.convert_to_tensor(seen[0])
+    check_feature_maps(gap_call.layer.name, images.shape, features)
     kernel = tf.convert_to_tensor(dense.kernel)
     logits = tf.reduce_mean(features, axis=(1, 2)) @ kernel
     if dense.use_bias:
@@ -85,7 +106,7 @@ def cam_details(model, images, *, class_index=None):
     )
 
 
-def cam(model, images, *, class_index=None):
+def cam(model, images, *, class_index=None, output=None):
     """Classic CAM heatmaps `(batch, h, w)` in [0, 1] for a GAP + Dense model.
 
     Example:
@@ -96,4 +117,4 @@ def cam(model, images, *, class_index=None):
     >>> cam(model, np.ones((2, 8, 8, 1))).shape
     (2, 6, 6)
     """
-    return cam_details(model, images, class_index=class_index).heatmaps
+    return cam_details(model, images, class_index=class_index, output=output).heatmaps

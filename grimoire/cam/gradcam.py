@@ -8,7 +8,7 @@
 
 import tensorflow as tf
 
-from .base import GradientCAM, explainer
+from .base import GradientCAM, details
 
 
 class GradCAM(GradientCAM):
@@ -34,32 +34,40 @@ class GradCAM(GradientCAM):
         return maps, weights
 
 
-def grad_cam(model, images, *, layer_name=None, class_index=None, score="logits", jit_compile=False):
+def grad_cam(model, images, *, layer_name=None, class_index=None, output=None, score="logits", jit_compile=False):
     """Grad-CAM heatmaps of `images` for `model`, in [0, 1] at the feature-map resolution.
 
     The compiled step is built once per (model, layer, score) and reused by later calls.
 
     Args:
-        model: a built `keras.Model` with output `(batch, classes)`.
-        images: (batch, height, width, channels) matching the model's input.
-        layer_name: str or None, the target layer (None: `find_target_layer(model)`).
-        class_index: None (top class of each image), an int (every image) or one int per image.
-        score: "logits" (default: the score before any final softmax/sigmoid) or "probability".
+        model: a built `keras.Model`: Sequential, Functional, nested or a subclass with its own `call()`.
+        images: (batch, height, width, channels) matching the model's input; finite numbers. Integer
+            images are given to the model as float32 with the same values (as `model.predict` does),
+            never rescaled.
+        layer_name: str or None, the target layer, at any depth (None: `find_target_layer(model)`).
+        class_index: None (top class of each image), an int (every image) or one int per image,
+            within the chosen output.
+        output: None when the model returns one tensor; else the name (dict key or output name)
+            or index of the output to explain, of shape `(batch, classes)`.
+        score: "logits" (default: the score before the last softmax/sigmoid layer) or "probability".
         jit_compile: bool, run the step under XLA.
 
     Returns:
         numpy float32 array `(batch, h, w)`; `upsample` it to the image size.
     """
     return grad_cam_details(
-        model, images, layer_name=layer_name, class_index=class_index, score=score, jit_compile=jit_compile
+        model, images, layer_name=layer_name, class_index=class_index, output=output, score=score,
+        jit_compile=jit_compile,
     ).heatmaps
 
 
-def grad_cam_details(model, images, *, layer_name=None, class_index=None, score="logits", jit_compile=False):
+def grad_cam_details(model, images, *, layer_name=None, class_index=None, output=None, score="logits", jit_compile=False):
     """Like `grad_cam`, returning the whole `CamResult`: raw maps, channel weights, features, gradients.
 
     Returns:
         `CamResult(heatmaps, maps, weights, features, gradients, scores, class_index)`, numpy arrays.
     """
-    step = explainer(GradCAM, model, layer_name=layer_name, score=score, jit_compile=jit_compile)
-    return step.explain(images, class_index)
+    return details(
+        GradCAM, model, images, layer_name=layer_name, class_index=class_index, output=output, score=score,
+        jit_compile=jit_compile,
+    )

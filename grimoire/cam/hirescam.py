@@ -10,7 +10,7 @@ Flatten head each position has its own weight and only HiResCAM's map adds up to
 
 import tensorflow as tf
 
-from .base import GradientCAM, explainer
+from .base import GradientCAM, details
 
 
 class HiResCAM(GradientCAM):
@@ -26,14 +26,17 @@ class HiResCAM(GradientCAM):
         return maps, tf.reduce_mean(gradients, axis=(1, 2))
 
 
-def hires_cam(model, images, *, layer_name=None, class_index=None, score="logits", jit_compile=False):
+def hires_cam(model, images, *, layer_name=None, class_index=None, output=None, score="logits", jit_compile=False):
     """HiResCAM heatmaps `(batch, h, w)` in [0, 1]; arguments as in `grad_cam`."""
     return hires_cam_details(
-        model, images, layer_name=layer_name, class_index=class_index, score=score, jit_compile=jit_compile
+        model, images, layer_name=layer_name, class_index=class_index, output=output, score=score,
+        jit_compile=jit_compile,
     ).heatmaps
 
 
-def hires_cam_details(model, images, *, layer_name=None, class_index=None, score="logits", jit_compile=False):
+def hires_cam_details(model, images, *, layer_name=None, class_index=None, output=None, score="logits", jit_compile=False):
     """Like `hires_cam`, returning the whole `CamResult`."""
-    step = explainer(HiResCAM, model, layer_name=layer_name, score=score, jit_compile=jit_compile)
-    return step.explain(images, class_index)
+    return details(
+        HiResCAM, model, images, layer_name=layer_name, class_index=class_index, output=output, score=score,
+        jit_compile=jit_compile,
+    )

@@ -8,10 +8,16 @@ that layer is `block14_sepconv2_act`, an `Activation`, not a `Conv2D`.
 import keras
 
 from .. import _checks
+from .capture import input_shape, probe
 
 
-def _output_shape(layer):
-    """The layer's symbolic output shape, or None when it was never called in a graph."""
+def _output_shape(layer, model=None):
+    """The layer's output shape in `model`'s forward pass (its first call), or None if it is not called."""
+    if model is not None:
+        for call in probe(model).calls:
+            if call.layer is layer:
+                return call.shape
+        return None
     try:
         output = layer.output
     except (AttributeError, ValueError):
@@ -43,6 +49,13 @@ def walk(model):
             yield (), layer
 
 
+def _paths(layer, path=()):
+    """Yields `(path, sublayer)` for every layer tracked below `layer`, models and custom blocks alike."""
+    for inner in layer._flatten_layers(include_self=False, recursive=False):
+        yield path, inner
+        yield from _paths(inner, (*path, inner))
+
+
 def spatial_layers(model):
     """The names of the layers of `model` (nested models included) whose output is 4-D.
 
@@ -61,12 +74,16 @@ def spatial_layers(model):
     ['conv']
     """
     _check_model(model)
-    return [layer.name for _, layer in walk(model) if _rank(layer) == 4]
+    names = []
+    for call in probe(model).calls:
+        if _is_spatial(call) and call.layer.name not in names:
+            names.append(call.layer.name)
+    return names
 
 
-def _rank(layer):
-    shape = _output_shape(layer)
-    return None if shape is None else len(shape)
+def _is_spatial(call):
+    """A 4-D output from a layer (not a whole nested model: its last layer is the one to name)."""
+    return call.shape is not None and len(call.shape) == 4 and not _is_model(call.layer)
 
 
 def find_target_layer(model):
@@ -95,11 +112,13 @@ def find_target_layer(model):
     'conv'
     """
     _check_model(model)
-    layers = list(walk(model))
-    for _, layer in reversed(layers):
-        if _rank(layer) == 4:
-            return layer.name
-    found = ", ".join(f"{layer.name} ({type(layer).__name__}, output {_output_shape(layer)})" for _, layer in layers)
+    calls = probe(model).calls
+    for call in reversed(calls):
+        if _is_spatial(call):
+            return call.layer.name
+    found = ", ".join(
+        f"{call.layer.name} ({type(call.layer).__name__}, output {call.shape})" for call in calls if not _is_model(call.layer)
+    )
     raise ValueError(
         f"Model {model.name!r} has no layer with a 4-D (batch, height, width, channels) output, so there "
         f"is no spatial feature map to build a class activation map from. Found: {found or 'no layers'}. "
@@ -127,37 +146,66 @@ def locate_layer(model, layer_name):
     _check_model(model)
     if not isinstance(layer_name, str):
         raise TypeError(f"Argument `layer_name` must be a str or None. Received: layer_name={layer_name!r}")
-    matches = [(path, layer) for path, layer in walk(model) if layer.name == layer_name]
+    matches = [(path, layer) for path, layer in _paths(model) if layer.name == layer_name and not _is_model(layer)]
     if not matches:
         raise ValueError(
             f"Argument `layer_name` must name a layer of model {model.name!r}. Received: layer_name={layer_name!r}. "
             f"Layers with a spatial (4-D) output: {spatial_layers(model)}"
         )
     path, layer = min(matches, key=lambda match: len(match[0]))
-    if _rank(layer) != 4:
+    shape = _output_shape(layer, model)
+    if shape is None or len(shape) != 4:
         raise ValueError(
             f"Argument `layer_name` must name a layer with a 4-D (batch, height, width, channels) output. "
-            f"Received: layer_name={layer_name!r} with output shape {_output_shape(layer)}. "
+            f"Received: layer_name={layer_name!r} with output shape {shape}. "
             f"Candidates: {spatial_layers(model)}"
         )
     return path, layer
 
 
+def target_call(model, layer_name):
+    """The position in `probe(model).calls` of the target layer's one call, after checking it can give a map.
+
+    Refuses a layer called more than once in a forward pass (which call's maps?) and feature
+    maps laid out channels-first (the maps would be summed over the wrong axis).
+
+    Args:
+        model: a built `keras.Model`.
+        layer_name: str or None (None: `find_target_layer(model)`).
+
+    Returns:
+        `(layer, position)`.
+    """
+    name = find_target_layer(model) if layer_name is None else layer_name
+    _, layer = locate_layer(model, name)
+    calls = probe(model).calls
+    positions = [at for at, call in enumerate(calls) if call.layer is layer]
+    if len(positions) != 1:
+        raise ValueError(
+            f"Argument `layer_name` must name a layer called once per forward pass. Received: layer_name={name!r}, "
+            f"called {len(positions)} times by model {model.name!r}, so its feature maps are ambiguous. "
+            "Choose a layer on a single path."
+        )
+    data_format = layout(calls, positions[0])
+    if data_format == "channels_first":
+        raise ValueError(
+            f"Argument `layer_name` must name a layer with channels-last feature maps (batch, height, width, "
+            f"channels). Received: layer_name={name!r}, whose maps are laid out channels-first (data_format="
+            f"'channels_first'), shape {calls[positions[0]].shape}. Build the model with data_format='channels_last'."
+        )
+    return layer, positions[0]
+
+
+def layout(calls, position):
+    """The data_format of the maps a call outputs: its own layer's, else that of the layer that made its input."""
+    while position is not None:
+        data_format = getattr(calls[position].layer, "data_format", None)
+        if data_format in ("channels_first", "channels_last"):
+            return data_format
+        position = calls[position].source
+    return keras.config.image_data_format()
+
+
 def _check_model(model):
     _checks.keras_model("model", model)
-    try:
-        model.inputs
-    except AttributeError:
-        model_inputs = None
-    else:
-        model_inputs = model.inputs
-    if not model_inputs:
-        raise ValueError(
-            f"Argument `model` must be built with a known input shape. Received: model {model.name!r} "
-            "without inputs. Start it with keras.Input(shape) or call model.build((None, h, w, c))."
-        )
-    if len(model_inputs) != 1:
-        raise ValueError(
-            f"Argument `model` must take a single image input. Received: model {model.name!r} with "
-            f"{len(model_inputs)} inputs"
-        )
+    input_shape(model)

@@ -69,3 +69,21 @@ def rank_correlations(first, second):
         a, b = np.ravel(a), np.ravel(b)
         out.append(0.0 if a.std() == 0 or b.std() == 0 else spearmanr(a, b).statistic)
     return np.array(out)
+
+
+def top_class(logits, chosen, atol):
+    """The classes an implementation chose as top, checked against float64 `logits` where that is decidable.
+
+    A float32 and a float64 argmax may differ when the two largest logits are within rounding of
+    each other; there either class is a correct top class. Elsewhere the choice must be the argmax.
+
+    Returns:
+        `chosen` as an int array, for the oracle to use.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    chosen = np.asarray(chosen, dtype=int)
+    ordered = np.sort(logits, axis=1)
+    decidable = ordered[:, -1] - ordered[:, -2] > 2 * atol
+    assert np.array_equal(chosen[decidable], logits.argmax(axis=1)[decidable]), (chosen, logits.argmax(axis=1))
+    assert np.all(logits[np.arange(len(chosen)), chosen] >= ordered[:, -1] - 2 * atol)
+    return chosen

@@ -54,15 +54,22 @@ def test_degenerate_evidence_gives_an_all_zero_finite_map(impl, rng, build, case
 
 
 def test_a_saturated_probability_gives_zeros_not_nan(impl, rng):
-    """score='probability' on a softmax that rounds to 1.0: zero gradient, zero map, still finite; overlays stay finite."""
-    model = _model()
-    head = model.get_layer("head")
-    kernel = np.zeros((4, 3), np.float32)
-    kernel[:, 0] = 1e4  # logit 0 exceeds the others by thousands: softmax is exactly (1, 0, 0)
-    head.set_weights([kernel, np.zeros(3, np.float32)])
+    """score='probability' on a sigmoid that is exactly 1.0: zero gradient, zero map, still finite; overlays stay finite.
+
+    A sigmoid, not a softmax: 1 / (1 + exp(-z)) with exp(-z) = 0 is exactly 1.0 on every CPU, while a
+    vectorised float32 softmax of the same margin may give 0.99999994 (and a non-zero map).
+    """
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu", name="conv"), L.GlobalAveragePooling2D(),
+         L.Dense(1, activation="sigmoid", name="head")]
+    )
+    conv = model.get_layer("conv")
+    conv.set_weights([np.abs(conv.get_weights()[0]) + 0.1, np.zeros(4, np.float32)])
+    model.get_layer("head").set_weights([np.full((4, 1), 1e4, np.float32), np.zeros(1, np.float32)])
     images = rng.uniform(0.5, 1, size=(3, 8, 8, 1)).astype("float32")
-    assert np.all(model.predict(images, verbose=0)[:, 0] == 1.0)
+    assert np.all(model.predict(images, verbose=0) == 1.0)
     heatmaps = impl.cam.grad_cam(model, images, score="probability")
     np.testing.assert_array_equal(heatmaps, np.zeros_like(heatmaps))
+    assert impl.cam.grad_cam(model, images).max() == pytest.approx(1.0)  # the logit map is still there
     picture = impl.cam.overlay(images[0], impl.cam.upsample(heatmaps[0], (8, 8)))
     assert picture.dtype == np.uint8 and picture.shape == (8, 8, 3)

@@ -73,10 +73,3 @@ def test_xception_target_is_block14_sepconv2_act_its_smallest_map(impl, xception
     # Everything after it has lost the spatial axes.
     after = xception.layers[xception.layers.index(layer) + 1 :]
     assert [type(l).__name__ for l in after] == ["GlobalAveragePooling2D", "Dense"]
-
-
-def test_a_model_without_a_spatial_layer_is_refused_with_what_was_found(impl):
-    """A model with no 4-D output has no CAM target: ValueError listing the layers found."""
-    model = keras.Sequential([keras.Input((8,)), L.Dense(4, name="hidden"), L.Dense(2, name="out")])
-    with pytest.raises(ValueError, match=r"no layer with a 4-D .* Found: hidden \(Dense, output \(None, 4\)\), out"):
-        impl.cam.find_target_layer(model)

@@ -1,0 +1,241 @@
+"""Seeing inside a model while its own `call()` runs: which layers it calls, with what, in what order.
+
+A class activation map needs the activations of one layer and the input of the last squashing
+layer, for any model a user brings: Sequential, Functional, nested, or a `keras.Model` subclass
+with its own `call()`. We never rebuild or re-implement the model. Instead the chosen layers'
+`call` is wrapped for the duration of one forward pass of the model itself:
+
+    with intercept({layer: record}):      # layer.call -> record(calls, inputs, output) -> output
+        outputs = model(images)           # the model's own call, unchanged
+                                          # finally: layer.call is the class's method again
+
+The wrapper returns the very tensor the layer produced, so the model continues from it and a
+gradient tape sees it on the path to the output. The wrapper is an instance attribute set and
+deleted with `object.__setattr__`/`object.__delattr__` (no Keras attribute tracking involved),
+so afterwards the model is what it was: same attributes, same layers, same weights.
+
+`probe(model)` does this once for every layer, in a throwaway `tf.function` trace (no numbers are
+computed), and keeps what the explainers need: each call's layer, its position among that layer's
+calls, its output rank and shape, and which call produced each of the model's outputs.
+"""
+
+import collections
+import contextlib
+import weakref
+
+import keras
+import tensorflow as tf
+
+from .. import _checks
+
+Call = collections.namedtuple("Call", ["layer", "index", "shape", "source"])
+Call.__doc__ = """One layer call seen during the probe, in the order the calls finished.
+
+Fields:
+    layer: the layer called.
+    index: 0 for that layer's first call in one forward pass, 1 for its second, ...
+    shape: the output's shape (a tuple, None for an unknown size), or None if it was not one tensor.
+    source: position in the probe's call list of the call whose output this call's input is
+        (None if the input was not one recorded call's output, e.g. the model's input).
+"""
+
+Output = collections.namedtuple("Output", ["key", "name", "shape", "call", "squashed"])
+Output.__doc__ = """One tensor the model returns.
+
+Fields:
+    key: how to take it from the model's return value: None (a single tensor), an int (list or
+        tuple position) or a str (dict key); nested structures are flattened with `tree`.
+    name: a readable name: the dict key, the Functional model's output name, or the producing layer's.
+    shape: its shape (tuple).
+    call: position in the probe's call list of the layer call that produced it, or None.
+    squashed: "softmax" or "sigmoid" when the tensor comes straight out of that op, else None.
+"""
+
+Probe = collections.namedtuple("Probe", ["calls", "outputs", "input_shape"])
+
+
+def sublayers(model):
+    """Every layer `model` tracks, at any depth (nested models and layers holding layers), in tracking order."""
+    # `_flatten_layers` is how Keras itself walks tracked layers (summary, weights): it descends
+    # into nested models and into custom layers that hold other layers.
+    return list(model._flatten_layers(include_self=False, recursive=True))
+
+
+def input_shape(model):
+    """The model's input shape `(None, ...)`, from its Input (Sequential, Functional) or its build shape (subclassed)."""
+    try:
+        inputs = model.inputs
+    except AttributeError:
+        inputs = None
+    if inputs:
+        if len(inputs) != 1:
+            raise ValueError(
+                f"Argument `model` must take a single image input. Received: model {model.name!r} with "
+                f"{len(inputs)} inputs"
+            )
+        return (None, *tuple(inputs[0].shape)[1:])
+    shapes = getattr(model, "_build_shapes_dict", None) or {}
+    shape = shapes.get("input_shape") if len(shapes) == 1 else None
+    if not isinstance(shape, (tuple, list)) or not all(d is None or isinstance(d, int) for d in shape):
+        raise ValueError(
+            f"Argument `model` must be built with a known input shape. Received: model {model.name!r} "
+            "without inputs. Start it with keras.Input(shape), call model.build((None, h, w, c)), or call "
+            "the model once on a batch of images."
+        )
+    return (None, *tuple(shape)[1:])
+
+
+@contextlib.contextmanager
+def intercept(hooks):
+    """Wraps `layer.call` for each `layer: hook` while the block runs; restores every layer in `finally`.
+
+    Each call of a wrapped layer runs its original `call` and then `hook(inputs, output)`, where
+    `inputs` is the first positional argument; the original output is returned unchanged.
+
+    Args:
+        hooks: dict `{layer: hook}`.
+    """
+    wrapped = []
+    try:
+        for layer, hook in hooks.items():
+            had_own = "call" in vars(layer)
+            original = layer.call
+
+            def call(*args, __original=original, __hook=hook, **kwargs):
+                output = __original(*args, **kwargs)
+                __hook(args[0] if args else None, output)
+                return output
+
+            object.__setattr__(layer, "call", call)
+            wrapped.append((layer, had_own, original))
+    except BaseException:
+        _restore(wrapped)
+        raise
+    try:
+        yield
+    finally:
+        _restore(wrapped)
+
+
+def _restore(wrapped):
+    for layer, had_own, original in reversed(wrapped):
+        if had_own:
+            object.__setattr__(layer, "call", original)
+        else:
+            object.__delattr__(layer, "call")
+
+
+def same_tensor(a, b):
+    """True when `a` and `b` are one tensor of one graph (Keras may hand the same tensor on unchanged)."""
+    if a is b:
+        return True
+    name_a, name_b = getattr(a, "name", None), getattr(b, "name", None)
+    return name_a is not None and name_a == name_b and getattr(a, "graph", None) is getattr(b, "graph", None)
+
+
+def flatten_outputs(outputs):
+    """`[(key, tensor), ...]` for a model's return value: one tensor, a list/tuple, or a dict."""
+    if isinstance(outputs, dict):
+        return [(key, outputs[key]) for key in outputs]
+    if isinstance(outputs, (list, tuple)):
+        return list(enumerate(outputs))
+    return [(None, outputs)]
+
+
+def take(outputs, key):
+    """The output at `key` (None, a list/tuple position or a dict key) of a model's return value."""
+    return outputs if key is None else outputs[key]
+
+
+_SQUASHING_OPS = {"Softmax": "softmax", "Sigmoid": "sigmoid"}
+
+
+def _squashed(tensor):
+    """'softmax'/'sigmoid' when the graph op that made `tensor` (through identities) is one, else None."""
+    op = getattr(tensor, "op", None)
+    while op is not None and op.type in ("Identity", "IdentityN") and op.inputs:
+        op = op.inputs[0].op
+    return None if op is None else _SQUASHING_OPS.get(op.type)
+
+
+_PROBES = weakref.WeakKeyDictionary()
+
+
+def probe(model):
+    """Runs `model` once symbolically (a `tf.function` trace, no numbers) with every layer recorded.
+
+    Cached per model: a model's structure does not change once built.
+
+    Args:
+        model: a built `keras.Model` taking one image input.
+
+    Returns:
+        `Probe(calls, outputs, input_shape)`: the `Call`s in the order they finished, the model's
+        `Output`s, and its input shape.
+    """
+    _checks.keras_model("model", model)
+    if model in _PROBES:
+        return _PROBES[model]
+    shape = input_shape(model)
+    layers = sublayers(model)
+    unbuilt = [layer.name for layer in layers if not layer.built]
+    if unbuilt or not model.built:
+        raise ValueError(
+            f"Argument `model` must be built, with weights, before it can be explained. Received: model "
+            f"{model.name!r} with unbuilt layers {unbuilt}. Call the model once on a batch of images (or train it)."
+        )
+    records = []
+
+    def hook_for(layer):
+        def hook(inputs, output):
+            records.append((layer, inputs, output))
+
+        return hook
+
+    seen = {}
+
+    def forward(images):
+        with intercept({layer: hook_for(layer) for layer in layers}):
+            outputs = model(images, training=False)
+        seen["outputs"] = outputs
+        return outputs
+
+    tf.function(forward).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    calls, counts = [], collections.Counter()
+    for layer, inputs, output in records:
+        source = _producer(records, len(calls), inputs)
+        is_tensor = tf.is_tensor(output)
+        calls.append(Call(layer, counts[layer.name, id(layer)], tuple(output.shape) if is_tensor else None, source))
+        counts[layer.name, id(layer)] += 1
+    names = _output_names(model)
+    outputs = []
+    for position, (key, tensor) in enumerate(flatten_outputs(seen["outputs"])):
+        producer = _producer(records, len(records), tensor)
+        if isinstance(key, str):
+            name = key
+        elif names is not None and position < len(names):
+            name = names[position]
+        else:
+            name = records[producer][0].name if producer is not None else None
+        outputs.append(Output(key, name, tuple(tensor.shape), producer, _squashed(tensor)))
+    result = Probe(calls, outputs, shape)
+    _PROBES[model] = result
+    return result
+
+
+def _producer(records, before, tensor):
+    """Position of the last layer call before `before` that output `tensor` (a nested model's call
+    hands on its inner layer's tensor: we name the layer, not the model), or None."""
+    for position in range(before - 1, -1, -1):
+        layer, _, output = records[position]
+        if not isinstance(layer, keras.Model) and same_tensor(output, tensor):
+            return position
+    return None
+
+
+def _output_names(model):
+    """A Functional model's output names (its output layers' names), else None."""
+    try:
+        return list(model.output_names) if model.outputs else None
+    except (AttributeError, TypeError, ValueError):
+        return None
