@@ -37,7 +37,8 @@ from .capture import input_shape, probe
 from .inputs import check_class_index, check_feature_maps, check_flag, check_images
 # SCORES, Plan and PreActivation are re-exported: methods written against base.py find them here.
 from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output  # noqa: F401
-from .target import _check_model, locate_layer, walk
+from ..graph import walk
+from .target import _check_model, locate_layer
 
 CamResult = collections.namedtuple(
     "CamResult", ["heatmaps", "maps", "weights", "features", "gradients", "scores", "class_index"]

@@ -8,6 +8,7 @@ that layer is `block14_sepconv2_act`, an `Activation`, not a `Conv2D`.
 import keras
 
 from .. import _checks
+
 from .capture import input_shape, probe
 
 
@@ -28,25 +29,6 @@ def _output_shape(layer, model=None):
 
 def _is_model(layer):
     return isinstance(layer, keras.Model)
-
-
-def walk(model):
-    """Yields `(path, layer)` for every layer of `model` in order, descending into nested models.
-
-    `path` is the tuple of models that contain the layer below `model` (empty for a direct child).
-
-    Args:
-        model: a built `keras.Model`.
-
-    Returns:
-        A generator of `(tuple of nested models, layer)` pairs, nested layers in place of their model.
-    """
-    for layer in model.layers:
-        if _is_model(layer):
-            for path, inner in walk(layer):
-                yield (layer, *path), inner
-        else:
-            yield (), layer
 
 
 def _paths(layer, path=()):
