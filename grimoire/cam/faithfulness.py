@@ -157,11 +157,13 @@ def blurred(images, sigma=None):
     Returns:
         numpy float32 array of the images' shape.
     """
-    images = tf.convert_to_tensor(np.asarray(images, dtype=np.float32))
+    images = _checks.array("images", images, ndim=4, dtype=np.float32)
     height, width, channels = images.shape[1:]
-    sigma = min(height, width) / 16.0 if sigma is None else float(sigma)
-    if not sigma > 0:
+    if sigma is None:
+        sigma = min(height, width) / 16.0
+    elif isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number)) or not sigma > 0:
         raise ValueError(f"Argument `sigma` must be a positive number of pixels. Received: sigma={sigma!r}")
+    images = tf.convert_to_tensor(images)
     radius = int(min(np.ceil(3 * sigma), height - 1, width - 1))  # reflect padding needs radius < side
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     taps = tf.constant(taps / taps.sum(), tf.float32)
