@@ -77,3 +77,11 @@ RTOL_ONE_FORWARD_PASS = 1e-3
 # softmax/sigmoid kernels (Eigen, oneDNN, vectorised or not) round it differently by a few such
 # steps: 0.99999994 on one CPU is 1.0 on another. Four steps bound 1 - p's absolute error.
 ATOL_FLOAT32_PROBABILITY = 4 * 2.0**-24
+
+# Grad-CAM++ and LayerCAM against their float64 oracles: each map is sum over c of (a weight built from
+# float32 gradients: a sum over the H*W positions and, for Grad-CAM++, one division) times A. Every factor
+# carries a few float32 roundings relative to the sum of |terms| (RTOL_FLOAT32_DOT's argument; the 64-term
+# sums of features are within 64 * 2**-24 = 4e-6 even in the worst case). With ReLU features and a positive
+# gradient, Grad-CAM++'s alpha = 1 / (2 + g * sum A) has a denominator >= 2, so the division does not
+# amplify that error. Measured: 1.2e-7 of the map's scale on a Flatten-head convnet.
+RTOL_CAM_METHODS = 1e-5

@@ -10,7 +10,11 @@ A base pipeline (`base.py`) plus one short module per method:
   weights, features and gradients; `GradCAM(model)` is the compiled step to build once and call
   on many batches (`gradcam.py`); `explainer(GradCAM, model)` is the cached one `grad_cam` uses.
 - `hires_cam(...)` / `HiResCAM`: gradients times features (`hirescam.py`).
+- `grad_cam_plus_plus(...)` / `GradCAMPlusPlus`: positive gradients weighted per position (`gradcampp.py`).
+- `layer_cam(...)` / `LayerCAM`: positive gradients times features, position by position (`layercam.py`).
 - `cam(model, images)`: classic CAM for GAP + Dense heads (`classic.py`).
+- `deletion`, `insertion` (and `*_auc`), `random_map`, `centre_map`: is a map faithful to the
+  model? (`faithfulness.py`).
 - `upsample`, `overlay`, `save_overlay`: heatmaps onto images (`image.py`).
 
 Example:
@@ -30,8 +34,13 @@ from .capture import intercept, probe
 from .inputs import check_images
 from .plan import CapturedForward, Plan, PreActivation, plan, select_output
 from .classic import cam, cam_details
+from .faithfulness import (
+    Curves, blurred, centre_map, deletion, deletion_auc, insertion, insertion_auc, pixel_ranks, random_map,
+)
 from .gradcam import GradCAM, grad_cam, grad_cam_details
+from .gradcampp import GradCAMPlusPlus, grad_cam_plus_plus, grad_cam_plus_plus_details
 from .hirescam import HiResCAM, hires_cam, hires_cam_details
+from .layercam import LayerCAM, layer_cam, layer_cam_details
 from .image import overlay, save_overlay, upsample
 from .target import find_target_layer, locate_layer, spatial_layers
 
@@ -40,4 +49,8 @@ __all__ = [
     "cam_details", "check_images", "details", "explainer", "find_target_layer", "grad_cam", "grad_cam_details",
     "gradient_model", "hires_cam", "hires_cam_details", "intercept", "locate_layer", "overlay", "plan", "probe",
     "save_overlay", "select_output", "spatial_layers", "tap", "upsample",
+    # Grad-CAM++, LayerCAM and the deletion/insertion measures
+    "Curves", "GradCAMPlusPlus", "LayerCAM", "blurred", "centre_map", "deletion", "deletion_auc",
+    "grad_cam_plus_plus", "grad_cam_plus_plus_details", "insertion", "insertion_auc", "layer_cam",
+    "layer_cam_details", "pixel_ranks", "random_map",
 ]

@@ -9,6 +9,7 @@ from .. import benchschema as schema
 PICTURES = {
     "roofline.png": "Benchmarks against the measured roof",
     "gradcam_shapes.png": "Grad-CAM on the synthetic shapes (true boxes in white)",
+    "cam_methods.png": "Grad-CAM, HiResCAM, Grad-CAM++ and LayerCAM on the shapes, with deletion curves (AUC: lower is better)",
     "gradcam_digits.png": "Grad-CAM on held-out digits",
     "digits_filters.png": "Digits convnet: first-layer filters before and after training",
 }

@@ -32,15 +32,38 @@ def draw_roofline(out, quick):
     return plots.roofline(plotted, peak["gflops"], peak["copy_gbs"], Path(out) / "roofline.png")
 
 
+@functools.cache
+def _shapes_model(quick):
+    # Trained once for both shapes pictures.
+    from ... import synthetic
+
+    return synthetic.train_shapes_model(seed=0, **({"epochs": 2} if quick else {}))
+
+
+def _one_per_class(labels, classes):
+    return [int(next(i for i, y in enumerate(labels) if y == c)) for c in range(classes)]
+
+
 def draw_shapes_gradcam(out, quick):
     from ... import cam, synthetic
 
-    model, (images, labels, boxes) = synthetic.train_shapes_model(seed=0, **({"epochs": 2} if quick else {}))
-    picks = [int(next(i for i, y in enumerate(labels) if y == c)) for c in range(len(synthetic.SHAPES))]
+    model, (images, labels, boxes) = _shapes_model(quick)
+    picks = _one_per_class(labels, len(synthetic.SHAPES))
     heat = cam.grad_cam(model, images[picks])
     predicted = model.predict(images[picks], verbose=0).argmax(axis=-1)
     titles = [f"{synthetic.SHAPES[labels[i]]} (pred: {synthetic.SHAPES[p]})" for i, p in zip(picks, predicted)]
     return plots.heatmap_grid(images[picks, ..., 0], heat, Path(out) / "gradcam_shapes.png", boxes=boxes[picks], titles=titles)
+
+
+def draw_cam_methods(out, quick):
+    from ... import synthetic
+    from .methods import figure_methods
+
+    model, (images, labels, _) = _shapes_model(quick)
+    picks = _one_per_class(labels, len(synthetic.SHAPES))
+    path = Path(out) / "cam_methods.png"
+    figure_methods(model, images[picks], labels[picks], path=path, class_names=synthetic.SHAPES)
+    return path
 
 
 @functools.cache
@@ -76,6 +99,7 @@ def draw_digits_filters(out, quick):
 PICTURES = [
     ("roofline", draw_roofline),
     ("Grad-CAM on the synthetic shapes", draw_shapes_gradcam),
+    ("CAM methods side by side, with deletion curves", draw_cam_methods),
     ("Grad-CAM on digits", draw_digits_gradcam),
     ("digits convnet filters", draw_digits_filters),
 ]
