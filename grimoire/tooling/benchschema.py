@@ -25,7 +25,10 @@ GRADCAM_XLA = "grimoire-xla"
 EAGER_TEXTBOOK = "eager-textbook"
 FORWARD_ONLY = "forward-only"
 TF_KERAS_VIS = "tf-keras-vis"
-GRADCAM_PATHS = (GRADCAM_COMPILED, GRADCAM_XLA, EAGER_TEXTBOOK, FORWARD_ONLY, TF_KERAS_VIS)
+GRADCAM_PLUS_PLUS_COMPILED = "grimoire-gradcam++-compiled"
+LAYERCAM_COMPILED = "grimoire-layercam-compiled"
+GRADCAM_PATHS = (GRADCAM_COMPILED, GRADCAM_XLA, EAGER_TEXTBOOK, FORWARD_ONLY, TF_KERAS_VIS,
+                 GRADCAM_PLUS_PLUS_COMPILED, LAYERCAM_COMPILED)
 CEILINGS = (MATMUL, COPY)
 
 
@@ -119,5 +122,9 @@ TARGETS = (
                EAGER_TEXTBOOK, 5.0, True, GRADCAM_COMPILED),
         Target(f"tf-keras-vis / compiled Grad-CAM time, batch {batch}", "ratio", gradcam_case(batch),
                TF_KERAS_VIS, 5.0, True, GRADCAM_COMPILED),
+        Target(f"Grad-CAM++ / Grad-CAM time, compiled, batch {batch}", "ratio", gradcam_case(batch),
+               GRADCAM_PLUS_PLUS_COMPILED, 1.1, False, GRADCAM_COMPILED),
+        Target(f"LayerCAM / Grad-CAM time, compiled, batch {batch}", "ratio", gradcam_case(batch),
+               LAYERCAM_COMPILED, 1.1, False, GRADCAM_COMPILED),
     )),
 )

@@ -2,8 +2,9 @@
 
 Paths: the implementation's compiled step (`grad_cam`), the same under XLA, the textbook eager
 version (`spec/g_perf/ladder.py`), the forward pass alone, compiled (the yardstick: Grad-CAM
-cannot cost less), and tf-keras-vis as a peer when it is installed. Each path's maps are checked
-against the textbook version's before timing. Run:
+cannot cost less), tf-keras-vis as a peer when it is installed, and Grad-CAM++ and LayerCAM on the
+same compiled step. Each path's maps are checked before timing: against the textbook version's, or
+for the other methods against their closed form on Xception's GAP + Dense head. Run:
 `pytest spec/benchmarks --benchmark-only -n 0 -k gradcam`.
 """
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from ..g_perf import devices, ladder
+from ..g_perf import devices, ladder, oracles
 from ..tolerances import ATOL_DEEP_FLOAT32_PATHS, ATOL_SAME_GRAPH, RTOL_DEEP_FLOAT32_PATHS, RTOL_FLOAT32_DOT
 from . import machine
 from .machine import schema
@@ -50,12 +51,31 @@ def _textbook_maps(model, batch):
     return ladder.textbook_grad_cam(model, TARGET)(_images(batch))
 
 
+# The other gradient-based CAM methods, timed on the same step as Grad-CAM.
+# path -> (the implementation's function, the method's name in `oracles.gap_head_maps`)
+METHODS = {schema.GRADCAM_PLUS_PLUS_COMPILED: ("grad_cam_plus_plus", "grad-cam++"),
+           schema.LAYERCAM_COMPILED: ("layer_cam", "layercam")}
+
+
+@functools.cache
+def _analytic_maps(model, batch, path):
+    """The method's float64 maps on Xception's GAP + Dense head (`oracles.gap_head_maps`)."""
+    import keras
+
+    images = _images(batch)
+    features = np.asarray(keras.Model(model.inputs[0], model.get_layer(TARGET).output)(images), np.float64)
+    kernel, bias = (np.asarray(w, np.float64) for w in model.layers[-1].get_weights())
+    top = (features.mean(axis=(1, 2)) @ kernel + bias).argmax(axis=-1)
+    return oracles.gap_head_maps(features, kernel, top, METHODS[path][1])
+
+
 def _interleaved_ratios(benchmark, impl, model, images, path, timed, rounds):
     """Time ratios to the forward pass (and, for the slow paths, to the compiled Grad-CAM) with the
     paths alternating in one loop, so both see the same load (`machine.interleaved_best`)."""
     forward = ladder.forward_only(model)
     others = {schema.FORWARD_ONLY: lambda: forward(images)}
-    if path in (schema.EAGER_TEXTBOOK, schema.TF_KERAS_VIS, schema.GRADCAM_XLA):
+    if path in (schema.EAGER_TEXTBOOK, schema.TF_KERAS_VIS, schema.GRADCAM_XLA, schema.GRADCAM_PLUS_PLUS_COMPILED,
+                schema.LAYERCAM_COMPILED):
         others[schema.GRADCAM_COMPILED] = lambda: impl.cam.grad_cam(model, images, layer_name=TARGET)
     for fn in others.values():
         fn()  # warm: traced before the clock starts
@@ -82,6 +102,9 @@ def test_gradcam(benchmark, record, quick, impl, xception, batch, path, device):
         elif path == schema.EAGER_TEXTBOOK:
             run = ladder.textbook_grad_cam(xception, TARGET)
             run = (lambda f: lambda: f(images))(run)
+        elif path in METHODS:
+            method = getattr(impl.cam, METHODS[path][0])
+            run = lambda: method(xception, images, layer_name=TARGET)  # noqa: E731
         elif path == schema.FORWARD_ONLY:
             forward = ladder.forward_only(xception)
             run = lambda: forward(images)  # noqa: E731
@@ -96,6 +119,9 @@ def test_gradcam(benchmark, record, quick, impl, xception, batch, path, device):
         if path == schema.FORWARD_ONLY:
             want_forward = xception(images, training=False).numpy()
             np.testing.assert_allclose(out, want_forward, rtol=RTOL_DEEP_FLOAT32_PATHS, atol=ATOL_DEEP_FLOAT32_PATHS)
+        elif path in METHODS:  # checked against its own closed form (spec/g_perf/oracles.py)
+            np.testing.assert_allclose(out, _analytic_maps(xception, batch, path), rtol=RTOL_FLOAT32_DOT,
+                                       atol=10 * ATOL_SAME_GRAPH)
         else:
             np.testing.assert_allclose(out, want, rtol=RTOL_FLOAT32_DOT, atol=10 * ATOL_SAME_GRAPH)
         rounds = schema.QUICK_ROUNDS if quick else ROUNDS[batch]

@@ -137,3 +137,40 @@ def ops_flops(graph, ops):
             value = None
         total += int(value or 0)
     return total
+
+
+# --- CAM maps on a global-average-pooling + Dense head -----------------------------------------------
+
+
+def gap_head_maps(features, kernel, top, method):
+    """Float64 CAM maps from the definition on a GAP + Dense head, normalised per image by their maximum.
+
+    On such a head d logit_k / d A[i, j, c] = kernel[c, k] / (H * W) at every position, so the
+    gradient-based methods have closed forms:
+
+        Grad-CAM:    w_c = kernel[c, k] / (H * W)                map = relu(sum_c w_c A_c)
+        Grad-CAM++:  alpha = 1 / (2 + g_c * sum_ij A_c)          w_c = sum_ij alpha * relu(g_c)
+                     = relu(kernel[c, k]) / (2 + kernel[c, k] * mean_ij A_c)
+        LayerCAM:    map = relu(sum_c relu(g_c) * A_c)
+
+    Args:
+        features: (batch, H, W, C) float64 feature maps A.
+        kernel: (C, classes) float64 Dense kernel.
+        top: (batch,) class index per image.
+        method: "grad-cam", "grad-cam++" or "layercam".
+    """
+    h, w = features.shape[1:3]
+    g = kernel[:, top].T / (h * w)  # (batch, channels)
+    if method == "grad-cam":
+        weights = g
+    elif method == "grad-cam++":
+        pooled = features.mean(axis=(1, 2))
+        denominator = 2 + kernel[:, top].T * pooled
+        weights = np.divide(np.maximum(kernel[:, top].T, 0), denominator, out=np.zeros_like(g), where=denominator != 0)
+    elif method == "layercam":
+        weights = np.maximum(g, 0)
+    else:
+        raise ValueError(f"Argument `method` must be 'grad-cam', 'grad-cam++' or 'layercam'. Received: method={method!r}")
+    maps = np.maximum(np.einsum("bijc,bc->bij", features, weights), 0)
+    peak = maps.max(axis=(1, 2), keepdims=True)
+    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)

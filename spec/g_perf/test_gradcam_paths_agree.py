@@ -36,17 +36,13 @@ CONV_GRADIENT_OPS = {
 }
 
 
-def analytic_grad_cam(model, layer_name, images):
-    """Grad-CAM of the top logit on a GAP + Dense head, in float64, from the definition."""
+def analytic_grad_cam(model, layer_name, images, method="grad-cam"):
+    """A CAM method's maps for the top logit on a GAP + Dense head, in float64, from the definition."""
     features = np.asarray(keras.Model(model.inputs[0], model.get_layer(layer_name).output)(images), np.float64)
     head = model.layers[-1]
     kernel, bias = (np.asarray(w, np.float64) for w in head.get_weights())
     logits = features.mean(axis=(1, 2)) @ kernel + bias
-    top = logits.argmax(axis=-1)
-    weights = kernel[:, top].T / (features.shape[1] * features.shape[2])  # (batch, channels)
-    maps = np.maximum(np.einsum("bijc,bc->bij", features, weights), 0)
-    peak = maps.max(axis=(1, 2), keepdims=True)
-    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
+    return oracles.gap_head_maps(features, kernel, logits.argmax(axis=-1), method)
 
 
 def _assert_maps(got, want):
@@ -80,6 +76,14 @@ def test_every_grad_cam_path_gives_the_same_maps(impl, small_model, path, rng):
     else:
         got = impl.cam.grad_cam(small_model, images, layer_name="last_conv", jit_compile=path == "xla")
     _assert_maps(got, analytic_grad_cam(small_model, "last_conv", images))
+
+
+@pytest.mark.parametrize("method, name", [("grad-cam++", "grad_cam_plus_plus"), ("layercam", "layer_cam")])
+def test_xception_cam_methods_give_their_analytic_maps(impl, xception, rng, method, name):
+    """Grad-CAM++ and LayerCAM, as the benchmarks time them on Xception, give their closed-form maps."""
+    images = rng.uniform(-1, 1, (2, 299, 299, 3)).astype(np.float32)
+    got = getattr(impl.cam, name)(xception, images, layer_name=XCEPTION_TARGET)
+    _assert_maps(got, analytic_grad_cam(xception, XCEPTION_TARGET, images, method))
 
 
 def test_xception_paths_give_the_same_maps_and_predictions(impl, xception, rng):
