@@ -190,6 +190,18 @@ def _function_of(mistake):
 # --- planting a mistake -------------------------------------------------------------------------
 
 
+# A dispatch table filled at import time (`_FORMULAS = {Dense: _dense}`) holds the reference function
+# itself, not its name: point such entries at the mistake too, or the mistake would never run.
+_RETABLE = """
+
+
+for _table in [_value for _value in list(globals().values()) if isinstance(_value, dict)]:
+    for _key, _value in list(_table.items()):
+        if _value is _reference_{name}:
+            _table[_key] = {name}
+"""
+
+
 def apply(mistake, dest):
     """Copies the reference curriculum into `dest` and plants `mistake` in the copy.
 
@@ -197,7 +209,8 @@ def apply(mistake, dest):
     before any other module imports from it:
 
         _reference_target = target                        # the reference, for a mistake that wraps it
-        def target(...): ...                              # a module-level function: redefined
+        def target(...): ...                              # a module-level function: redefined,
+                                                          # in module-level dicts too (dispatch tables)
         def _mistake_method(...): ...; Class.method = _mistake_method   # a method: rebound
 
     Args:
@@ -223,6 +236,8 @@ def apply(mistake, dest):
     if kind != "function":
         bound = f"staticmethod({new_name})" if kind == "staticmethod" else new_name
         code += f"\n\n\n{mistake.target} = {bound}"
+    else:
+        code += _RETABLE.format(name=name)
     path = module_path(copy, mistake.module)
     source = path.read_text(encoding="utf-8")
     source += f"\n\n# --- planted mistake {mistake.id!r} (grimoire.tooling.mistakes) ---\n\n{code}\n"
@@ -348,22 +363,27 @@ def _verdict(mistake, claims, workdir, output, returncode, seconds):
 def _first_failure(junit, output, failing):
     """`(claim, "test name: message")` of the first failing test that names one of the `failing` claims.
 
-    The ledger plugin records each test's claims as a user property, which --junitxml keeps.
+    The ledger plugin records each test's claims as a user property, which --junitxml keeps. A
+    concept test is preferred to a bad-input test (`test_*_errors.py`): it says what went wrong.
     """
+    found = []
     try:
         for case in ElementTree.parse(junit).getroot().iter("testcase"):
-            found = case.find("failure") if case.find("failure") is not None else case.find("error")
-            if found is None:
+            failure = case.find("failure") if case.find("failure") is not None else case.find("error")
+            if failure is None:
                 continue
             named = " ".join(p.get("value", "") for p in case.iter("property") if p.get("name") == "claims")
-            claim = next((c for c in failing if f"'{c}'" in named), None)
-            if claim is None and named:
-                continue
-            message = (found.get("message") or found.text or "").strip()
-            first = next((line.strip() for line in message.splitlines() if line.strip()), "")
-            return claim or failing[0], _one_line(f"{case.get('name')}: {first}")
+            claim = next((c for c in failing if f"'{c}'" in named), None if named else failing[0])
+            if claim is not None:
+                message = (failure.get("message") or failure.text or "").strip()
+                first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+                errors_test = (case.get("classname") or "").endswith("_errors")
+                found.append((errors_test, claim, _one_line(f"{case.get('name')}: {first}")))
     except (OSError, ElementTree.ParseError):
         pass
+    if found:
+        _, claim, message = min(found, key=lambda entry: entry[0])  # stable: the first concept test
+        return claim, message
     line = next((line[1:].strip() for line in output.splitlines() if line.startswith("E ")), "")
     return failing[0], _one_line(line)
 
