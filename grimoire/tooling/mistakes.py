@@ -214,19 +214,30 @@ def apply(mistake, dest):
         def _mistake_method(...): ...; Class.method = _mistake_method   # a method: rebound
 
     Args:
-        mistake: a `Mistake` (from `load`).
+        mistake: a `Mistake` (from `load`), or a list of them with distinct targets, all planted
+            in one copy (a quick combined check).
         dest: a folder; the package is written to `dest/grimoire`, which must not exist yet.
 
     Returns:
         The path of the copied package, to pass as `pytest --impl`.
 
     Raises:
-        CatalogueError: the target function does not exist in the reference.
+        CatalogueError: a target function does not exist in the reference, or two mistakes
+            replace the same function.
     """
-    kind = _check_target(mistake, PACKAGE)
-    node = _function_of(mistake)
+    planted = list(mistake) if isinstance(mistake, (list, tuple)) else [mistake]
+    targets = [(m.module, m.target) for m in planted]
+    if len(set(targets)) != len(targets):
+        raise CatalogueError(f"Mistakes {[m.id for m in planted]} replace the same function twice; plant them one at a time.")
+    plants = [(m, _check_target(m, PACKAGE), _function_of(m)) for m in planted]  # all checked before copying
     copy = Path(dest) / PACKAGE.name
     shutil.copytree(PACKAGE, copy, ignore=lambda folder, names: [n for n in names if n in SKIP or n.endswith(".pyc")])
+    for m, kind, node in plants:
+        _plant(m, kind, node, copy)
+    return copy
+
+
+def _plant(mistake, kind, node, copy):
     name = mistake.target.split(".")[-1]
     new_name = name if kind == "function" else f"_mistake_{name}"
     lines = mistake.replacement.strip("\n").splitlines()
@@ -243,7 +254,6 @@ def apply(mistake, dest):
     source += f"\n\n# --- planted mistake {mistake.id!r} (grimoire.tooling.mistakes) ---\n\n{code}\n"
     compile(source, str(path), "exec")  # a broken plant is an error here, not a "caught" mistake later
     path.write_text(source, encoding="utf-8")
-    return copy
 
 
 # --- running the spec against it ----------------------------------------------------------------

@@ -6,7 +6,9 @@ test that must turn red.
 """
 
 import importlib.util
+import json
 import re
+import subprocess
 import sys
 import tomllib
 from collections import Counter
@@ -18,15 +20,16 @@ from grimoire.tooling import mistakes as tool
 
 pytestmark = pytest.mark.tooling
 
-# One cheap mistake per section and the one test that must catch it (a pytest -k expression).
+# One cheap mistake per section and the test of its claim that must catch it (a pytest -k expression).
+# All seven are planted in one copy and checked by one pytest run, so the check costs one process start.
 CI_SUBSET = {
-    "dense-forgets-bias": "test_example_has_128_330_and_458_parameters",
-    "add-concatenates": "test_addition_has_no_parameters",
-    "balanced-accuracy-is-accuracy": "test_a_class_absent_from_the_labels_drops_out_of_the_mean",
-    "same-size-floor": "test_same_padding_adds_just_enough_zeros",
-    "min-distance-includes-self": "test_equal_filters_are_at_distance_exactly_zero",
-    "heatmap-zero-division": "test_degenerate_evidence_gives_an_all_zero_finite_map",
-    "flops-are-macs": "test_flops_table_rows_are_per_layer_and_sum_to_total",
+    "dense-forgets-bias": ("dense-params-example", "test_example_has_128_330_and_458_parameters"),
+    "add-concatenates": ("merge-add", "test_addition_has_no_parameters"),
+    "balanced-accuracy-is-accuracy": ("metric-streaming", "test_balanced_accuracy_over_uneven_weighted_batches_equals_one_pass"),
+    "same-size-floor": ("conv-output-size", "test_same_padding_adds_just_enough_zeros"),
+    "min-distance-includes-self": ("filters-distinct-at-init", "test_fresh_conv2d_filters_are_pairwise_distinct"),
+    "heatmap-zero-division": ("gradcam-finite", "test_degenerate_evidence_gives_an_all_zero_finite_map"),
+    "flops-are-macs": ("flops-from-shapes", "test_layer_macs_follow_from_shapes_and_config"),
 }
 
 
@@ -163,10 +166,28 @@ def test_main_refuses_an_unknown_mistake(capsys):
 # --- one quick mistake per section, caught ------------------------------------------------------
 
 
-def test_one_mistake_per_section_is_caught_by_its_claim(catalogue):
+def test_planting_two_mistakes_on_one_function_is_refused(tmp_path, catalogue):
+    twice = [m for m in catalogue if m.target == "dense_params"]
+    with pytest.raises(tool.CatalogueError, match="replace the same function twice"):
+        tool.apply(twice, tmp_path)
+
+
+def test_one_mistake_per_section_is_caught_by_its_claim(tmp_path, catalogue):
+    """Seven mistakes, one per section, planted together: each one's own claim turns red.
+
+    Each claim's selected test reaches only its own section's module, so a red claim is its own
+    mistake's doing; the full catalogue (`grimoire mistakes`) checks every mistake alone.
+    """
     chosen = [m for m in catalogue if m.id in CI_SUBSET]
     assert sorted(m.section for m in chosen) == list("ABCDEFG")
-    results = tool.run(chosen, jobs=2, timeout=300, keywords=CI_SUBSET)
-    table = tool.format_table(results)
-    assert all(r.status == "caught" for r in results), table
-    assert all(r.claim in r.mistake.claims and r.assertion for r in results), table
+    claims = {m.id: CI_SUBSET[m.id][0] for m in chosen}
+    assert all(claims[m.id] in m.claims for m in chosen)
+    package = tool.apply(chosen, tmp_path)
+    keyword = " or ".join(test for _, test in CI_SUBSET.values())
+    command = tool.command(package, sorted(set(claims.values())), tmp_path, keyword=keyword)
+    done = subprocess.run(command, cwd=tool.ROOT, capture_output=True, text=True, timeout=600)
+    ledger = json.loads((tmp_path / "ledger.json").read_text())
+    statuses = {row["id"]: row["status"] for row in ledger["claims"]}
+    assert {m: statuses[c] for m, c in claims.items()} == {m: "failing" for m in claims}, done.stdout[-3000:]
+    failures = [tool._first_failure(tmp_path / "junit.xml", done.stdout, [c]) for c in claims.values()]
+    assert all(message for _, message in failures)
