@@ -209,7 +209,9 @@ def _first_failure(junit, output, failing):
             claim = next((c for c in failing if f"'{c}'" in named), None if named else failing[0])
             if claim is not None:
                 message = (failure.get("message") or failure.text or "").strip()
-                first = next((line.strip() for line in message.splitlines() if line.strip()), "")
+                said = [line.strip() for line in message.splitlines() if line.strip()]
+                # "AssertionError:" alone (numpy's assert_allclose) says nothing: add the next line.
+                first = " ".join(said[:2]) if said and said[0].endswith(":") else (said[0] if said else "")
                 errors_test = (case.get("classname") or "").endswith("_errors")
                 found.append((errors_test, claim, _one_line(f"{case.get('name')}: {first}")))
     except (OSError, ElementTree.ParseError):
