@@ -7,12 +7,15 @@
                                        check it against the spec; end with the progress
     grimoire report [--out DIR] [--quick] [--phases P,...]
                                        run the spec and the benchmarks; write DIR/README.md and PNGs
+    grimoire mistakes [--claim ID] [--mistake ID] [--jobs N]
+                                       plant each classic mistake in a copy; the spec must catch it
 """
 
 import argparse
 import sys
 from pathlib import Path
 
+from . import mistakes
 from . import report as report_module
 from .exercises import check as exercise_check
 from .exercises import generate, watch
@@ -54,6 +57,10 @@ def report(args):
         raise SystemExit(f"grimoire report: {error}") from None
 
 
+# Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
+DELEGATED = {"mistakes": mistakes.main}
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="grimoire", description="TensorFlow/Keras fundamentals, proven by code.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -81,10 +88,15 @@ def build_parser():
                    help="which phases to run (default: spec,benchmarks,pictures); the README is always written")
     p.set_defaults(run=report)
 
+    commands.add_parser("mistakes", help="plant classic mistakes in copies of the reference; the spec must catch each one")
+
     return parser
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in DELEGATED:
+        return DELEGATED[argv[0]](argv[1:])
     parser = build_parser()
     # `check` hands every argument it does not know to pytest (`grimoire check -n 0 -k dense`).
     args, unknown = parser.parse_known_args(argv)
