@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import write_json_atomically
 from .plant import (  # noqa: F401  (re-exported: the catalogue API lives here too)
     CATALOGUE,
     CLAIMS,
@@ -275,6 +276,7 @@ def main(argv=None):
     parser.add_argument("--mistake", action="append", default=[], metavar="ID", help="only this mistake (repeatable)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N", help="parallel checks (default: CPU count)")
     parser.add_argument("--timeout", type=float, default=TIMEOUT, metavar="S", help=f"seconds per mistake (default: {TIMEOUT:.0f})")
+    parser.add_argument("--json", metavar="PATH", default=None, help="also write the results as JSON (for the report)")
     args = parser.parse_args(argv)
     try:
         mistakes = load()
@@ -308,4 +310,14 @@ def main(argv=None):
           f"total {time.monotonic() - start:.0f} s with {args.jobs or os.cpu_count()} job(s)")
     if bad:
         print("Not caught: " + ", ".join(f"{r.mistake.id} ({r.status})" for r in bad))
+    if args.json:
+        write_json_atomically(args.json, [as_json(r) for r in results])
     return 1 if bad else 0
+
+
+def as_json(result):
+    """One result as the report reads it."""
+    m = result.mistake
+    return {"id": m.id, "section": m.section, "claims": list(m.claims), "equivalent": bool(m.equivalent),
+            "status": result.status, "ok": result.ok, "caught_by": result.claim, "assertion": result.assertion,
+            "seconds": round(result.seconds, 1)}

@@ -115,7 +115,7 @@ def test_a_failing_phase_is_reported_and_the_rest_still_written(tmp_path, monkey
     assert "| benchmarks | skipped |" in text
     assert "| pictures | **FAILED** |" in text and "broken: ValueError: no model" in text
     assert "(roofline.png)" in text  # the picture after the broken one was still drawn
-    assert any(line.startswith("[report 1/3] spec") for line in lines)  # progress, phase by phase
+    assert any(line.startswith("[report 1/4] spec") for line in lines)  # progress, phase by phase
     assert any("failed phases: spec, pictures" in line for line in lines)
 
 
@@ -211,3 +211,19 @@ def test_cli_says_what_is_wrong_with_the_output_folder_in_one_line(tmp_path, out
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("grimoire report: --out ")
     assert "Traceback" not in result.stderr
+
+
+def test_the_readme_has_the_mistakes_table_with_survivors_in_bold():
+    mistakes = [
+        {"id": "dense-forgets-bias", "section": "A", "claims": ["dense-params-example"], "equivalent": False,
+         "status": "caught", "ok": True, "caught_by": "dense-params-example", "assertion": "assert 96 == 128", "seconds": 56.0},
+        {"id": "conv-flips-kernel", "section": "D", "claims": ["conv-dot-product"], "equivalent": False,
+         "status": "survived", "ok": False, "caught_by": "", "assertion": "", "seconds": 66.0},
+        {"id": "heatmap-max-of-raw-map", "section": "F", "claims": ["gradcam-finite"], "equivalent": True,
+         "status": "equivalent", "ok": True, "caught_by": "", "assertion": "", "seconds": 140.0},
+    ]
+    catalogue = report.Catalogue.load(ROOT / "spec" / "claims.toml")
+    text = markdown.readme([], catalogue=catalogue, ledger=None, bench=None, pictures=[], mistakes=mistakes)
+    assert "## Mistakes caught" in text and "**1 of 2 mistakes caught**, 1 equivalent" in text
+    assert "| `dense-forgets-bias` | A | caught | `dense-params-example` | assert 96 == 128 | 56 s |" in text
+    assert "| `conv-flips-kernel` | D | **survived** | - | - | 66 s |" in text

@@ -7,6 +7,8 @@ README, and the rest of the report is still written:
 
     spec        pytest on spec/ with the claim ledger written as JSON (DIR/ledger.json)
     benchmarks  pytest spec/benchmarks --benchmark-only, one process (DIR/benchmarks.json)
+    mistakes    every classic mistake planted in a copy of the reference; the spec must catch each
+                (`grimoire mistakes`, DIR/mistakes.json)
     pictures    PNGs: benchmarks against the measured roof, Grad-CAM overlays on the synthetic
                 shapes (true boxes drawn) and on digits, the digits convnet's first-layer filters
     README      DIR/README.md: the ledger by section, the benchmark table, the target ratios,
@@ -25,6 +27,7 @@ import fcntl
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import traceback
@@ -39,7 +42,7 @@ from ..ledger import Catalogue
 from ..project import pytest_command
 from . import markdown, pictures
 
-PHASES = ("spec", "benchmarks", "pictures")
+PHASES = ("spec", "benchmarks", "mistakes", "pictures")
 MARKER = ".grimoire-report"
 
 
@@ -82,6 +85,7 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print):
             results = _phases(work, root, quick, phases, log)
             text = markdown.readme(results, catalogue=Catalogue.load(Path(root) / "spec" / "claims.toml"),
                                    ledger=_read_json(work / "ledger.json"), bench=_read_json(work / "benchmarks.json"),
+                                   mistakes=_read_json(work / "mistakes.json"),
                                    pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions())
             write_text_atomically(work / "README.md", text)
             (work / MARKER).write_text("A folder written by `grimoire report`; the next report replaces it whole.\n")
@@ -143,7 +147,7 @@ def swap_in(new, out):
 
 def _phases(work, root, quick, phases, log):
     steps = {"spec": lambda: spec_phase(root, work, log), "benchmarks": lambda: benchmark_phase(root, work, quick, log),
-             "pictures": lambda: pictures_phase(work, quick, log)}
+             "mistakes": lambda: mistakes_phase(root, work, log), "pictures": lambda: pictures_phase(work, quick, log)}
     results = []
     for index, name in enumerate(PHASES, 1):
         if name not in phases:
@@ -162,7 +166,11 @@ def _phases(work, root, quick, phases, log):
 
 
 def _pytest(root, args, log, *, parallel=False):
-    command = pytest_command(args, parallel=parallel)
+    return _child(root, pytest_command(args, parallel=parallel), log)
+
+
+def _child(root, command, log):
+    """Runs `command` in `root` and returns its exit code; Ctrl-C stops it before going up."""
     log("  $ " + " ".join(command[1:]))
     child = subprocess.Popen(command, cwd=root)
     try:
@@ -201,6 +209,17 @@ def benchmark_phase(root, work, quick, log):
     if code != 0:
         return Phase("benchmarks", "failed", f"pytest exited with {code}: a benchmark's check failed", outputs=[target])
     return Phase("benchmarks", "ok", outputs=[target])
+
+
+def mistakes_phase(root, work, log):
+    """Plants every catalogued mistake in a copy of the reference and runs its claims' tests."""
+    target = work / "mistakes.json"
+    code = _child(root, [sys.executable, "-m", "grimoire.tooling.cli", "mistakes", f"--json={target}"], log)
+    if not target.is_file():
+        return Phase("mistakes", "failed", f"grimoire mistakes exited with {code} and wrote no results")
+    if code != 0:
+        return Phase("mistakes", "failed", "a mistake survived the spec (see the table)", outputs=[target])
+    return Phase("mistakes", "ok", outputs=[target])
 
 
 def pictures_phase(work, quick, log):

@@ -175,7 +175,22 @@ def machine_markdown(machine_info=None, versions=None):
     return "\n".join(f"- {k}: {info[k]}" for k in keys if k in info)
 
 
-def readme(phases, *, catalogue, ledger, bench, pictures, quick=False, versions=None):
+def mistakes_markdown(results):
+    """The mistakes table: each planted mistake, the claim that caught it and its first failing assertion."""
+    real = [r for r in results if not r["equivalent"]]
+    caught = sum(r["status"] == "caught" for r in real)
+    lines = [f"**{caught} of {len(real)} mistakes caught**, {len(results) - len(real)} equivalent (no output can "
+             "see them; `spec/mistakes.toml` says why).", "",
+             "| mistake | section | status | caught by | first failing assertion | time |", "|---|---|---|---|---|---|"]
+    for r in results:
+        status = r["status"] if r["ok"] else f"**{r['status']}**"
+        assertion = one_line(r["assertion"], 110).replace("|", "\\|")
+        caught_by = f"`{r['caught_by']}`" if r["caught_by"] else "-"
+        lines.append(f"| `{r['id']}` | {r['section']} | {status} | {caught_by} | {assertion or '-'} | {r['seconds']:.0f} s |")
+    return "\n".join(lines)
+
+
+def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=False, versions=None):
     """The report's README.md text from what this run produced.
 
     Args:
@@ -183,6 +198,7 @@ def readme(phases, *, catalogue, ledger, bench, pictures, quick=False, versions=
         catalogue: the claim `Catalogue`.
         ledger: the ledger JSON of this run, or None.
         bench: the pytest-benchmark JSON of this run, or None.
+        mistakes: the `grimoire mistakes --json` results of this run, or None.
         pictures: the file names of the pictures this run drew.
         quick: whether the run was `--quick`.
         versions: library versions to show when the benchmarks did not record them.
@@ -221,6 +237,9 @@ def readme(phases, *, catalogue, ledger, bench, pictures, quick=False, versions=
         lines += ["### All benchmarks", "", benchmark_markdown(rows), ""]
     else:
         lines += ["_No benchmark results: the benchmarks phase did not run or wrote nothing._", ""]
+
+    if mistakes is not None:
+        lines += ["## Mistakes caught", "", mistakes_markdown(mistakes), ""]
 
     drawn = [name for name in PICTURES if name in pictures]
     if drawn:
