@@ -1,6 +1,9 @@
 """A learner's package: the concept modules stubbed, the support modules copied, and EXERCISES.md."""
 
 import ast
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from ..layout import CONCEPTS, SUPPORTS
@@ -73,12 +76,14 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
         module, _, function = name.rpartition(".")
         solved.setdefault(module, []).append(function)
 
+    exported = _private_imports(reference)
     written = {}  # relative path -> text
     for name, files in concepts.items():
         for path in files:
             relative = path.relative_to(reference)
             module = _dotted(relative)
-            text = stub_source(path.read_text(encoding="utf-8"), module=module, keep=solved.pop(module, ()))
+            text = stub_source(path.read_text(encoding="utf-8"), module=module, keep=solved.pop(module, ()),
+                               exported=exported.get(module, ()))
             written[relative] = HEADER + text
     if solved:
         raise ValueError(f"Argument `keep` names modules that are not exercises: {sorted(solved)}. Known: {list(CONCEPTS)}")
@@ -97,10 +102,51 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
             todo += _relative_imports(relative, written[relative], reference)
 
     written[Path("EXERCISES.md")] = exercises_guide()
-    for relative, text in written.items():
-        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-        (dest / relative).write_text(text, encoding="utf-8")
+    _write_tree(dest, written)
     return sorted(written)
+
+
+def _write_tree(dest, files):
+    """Writes `files` into a temporary folder next to `dest`, then renames it into place.
+
+    A full disk or an interrupted run leaves no half-written package at `dest`, only a hidden
+    `.NAME-*` folder that is removed on the way out.
+    """
+    dest = dest.absolute()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    try:
+        for relative, text in files.items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            (staging / relative).write_text(text, encoding="utf-8")
+        os.chmod(staging, 0o777 & ~_umask())
+        if dest.exists():
+            dest.rmdir()  # empty (checked above): the rename below needs the name free
+        os.rename(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _private_imports(reference):
+    """`module -> private names` that other modules of the package import from it by name."""
+    out = {}
+    for path in sorted(reference.rglob("*.py")):
+        if "__pycache__" in path.parts or "tooling" in path.relative_to(reference).parts:
+            continue
+        relative = path.relative_to(reference)
+        package = list(relative.parent.parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level and node.module:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join(base + node.module.split("."))
+                out.setdefault(module, set()).update(a.name for a in node.names if a.name.startswith("_"))
+    return out
 
 
 def spec_index(spec_dir=None):

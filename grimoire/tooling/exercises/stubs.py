@@ -86,16 +86,20 @@ def stub_source(source, *, module="module", keep=(), exported=()):
         if name not in used and not _private(name):
             used |= _uses_in(statements, functions, private)
     solved = used | import_time
+    # A private helper that a module-level table names must exist for the module to import: it stays, stubbed.
+    tabled = set(_referred(_module_level(tree.body), private))
     for name in sorted(import_time - set(keep)):
         # What it defines inside runs later (a factory's inner function): that is an exercise again.
-        definitions += [(f"{name}.{inner}", node) for inner, node in _functions(functions[name].body)]
+        inner_definitions = [(f"{name}.{inner}", node) for inner, node in _functions(functions[name].body)]
+        definitions += inner_definitions
+        tabled |= {inner for inner, _ in inner_definitions}  # the factory returns it: it must exist
 
     lines = io.StringIO(source, newline="").readlines()  # lines as the tokenizer counts them
     edits = []
     for name, node in definitions:
         if name in solved:
             continue
-        if _private(name):
+        if _private(name) and name not in tabled:
             edits.append(_removal(lines, node))
             continue
         doc = _docstring(node)
@@ -104,7 +108,7 @@ def stub_source(source, *, module="module", keep=(), exported=()):
             edits.append(_docstring_edit(lines, node.body[0]))
         if not body or _trivial(body):
             continue
-        rest_body = body[len(checks[name]):]
+        rest_body = body[len(checks.get(name, ())):]
         if not rest_body:
             continue
         start = _offset(lines, rest_body[0].lineno, rest_body[0].col_offset)
@@ -164,6 +168,24 @@ def _classes(statements):
         elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for field in ("body", "orelse", "finalbody", "handlers"):
                 yield from _classes(getattr(node, field, []) or [])
+
+
+def _module_level(statements):
+    """The statements that run at import: everything but function bodies (class bodies included)."""
+    for node in statements:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield from node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d]
+        elif isinstance(node, ast.ClassDef):
+            yield from node.decorator_list + node.bases
+            yield from _module_level(node.body)
+        elif any(getattr(node, f, None) for f in ("body", "orelse", "finalbody", "handlers")) and not isinstance(node, ast.expr):
+            for field in ("test", "items", "iter", "target"):
+                if getattr(node, field, None) is not None:
+                    yield getattr(node, field) if not isinstance(getattr(node, field), list) else ast.Tuple(elts=[])
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                yield from _module_level(getattr(node, field, []) or [])
+        else:
+            yield node
 
 
 def _checker_names(tree):
