@@ -181,16 +181,44 @@ def spec_index(spec_dir=None):
 
 
 def _impl_calls(tree, skip=()):
-    """The `impl.<module>.<name>` chains under `tree`, as dotted names."""
-    return {
-        f"{node.value.attr}.{node.attr}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Attribute)
-        and isinstance(node.value.value, ast.Name)
-        and node.value.value.id == "impl"
-        and id(node) not in skip
-    }
+    """The concept functions reached under `tree`, as dotted names (`"params.dense_params"`).
+
+    Two shapes: `impl.<module>.<name>`, and `lambda p: p.<name>(...)` handed `impl.<module>` by the
+    test (a parametrized call); a lambda's name is matched to the concept module defining it.
+    Support modules (`impl.digits.load`) are not exercises, so they are left out.
+    """
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "impl"
+                and node.value.attr in CONCEPTS and node.attr in _public_names()[node.value.attr]):
+            found.add(f"{node.value.attr}.{node.attr}")  # a constant (`filters.SOME_STD`) is no exercise
+        elif isinstance(node, ast.Lambda):
+            names = {a.arg for a in node.args.args}
+            for inner in ast.walk(node.body):
+                if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id in names:
+                    owners = [m for m, defined in _public_names().items() if inner.attr in defined]
+                    if len(owners) == 1:
+                        found.add(f"{owners[0]}.{inner.attr}")
+    return found
+
+
+_PUBLIC = {}
+
+
+def _public_names(reference=REFERENCE):
+    """`concept module -> the public names its stubs define` (top-level functions and classes)."""
+    if not _PUBLIC:
+        for name in CONCEPTS:
+            defined = set()
+            for path in _module_files(reference, name):
+                tree = ast.parse(path.read_text(encoding="utf-8"))
+                defined |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+                            and not n.name.startswith("_")}
+            _PUBLIC[name] = defined
+    return _PUBLIC
 
 
 def _claim_ids(tree):

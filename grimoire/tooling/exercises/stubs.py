@@ -80,6 +80,9 @@ def stub_source(source, *, module="module", keep=(), exported=()):
     checks = {name: _leading_checks(node, checkers) for name, node in definitions}
     # What stays solved: code that runs at import, solved exercises, exported helpers, and the
     # private helpers any of those (or the kept checks) refer to.
+    global _CONSTANTS
+    _CONSTANTS = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                  for t in node.targets if isinstance(t, ast.Name)}
     roots = set(keep) | import_time | (set(exported) & private) | {n for n in top_level if n.startswith("check_")}
     used = _uses(roots, functions, private)
     for name, statements in checks.items():
@@ -254,12 +257,19 @@ def _calls(node, names, *, inside=False):
         yield from _calls(child, names)
 
 
-def _referred(nodes, candidates):
-    """Private helpers named in `nodes`: `_helper` and `self._helper` (a method of the same class)."""
+_CONSTANTS = {}  # the module-level assignments of the module being stubbed (tables of helpers)
+
+
+def _referred(nodes, candidates, seen=None):
+    """Private helpers named in `nodes`: `_helper`, `self._helper`, and those a module-level table names."""
+    seen = set() if seen is None else seen
     for tree in nodes:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and node.id in candidates:
                 yield node.id
+            elif isinstance(node, ast.Name) and node.id in _CONSTANTS and node.id not in seen:
+                seen.add(node.id)
+                yield from _referred([_CONSTANTS[node.id]], candidates, seen)
             elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
                 yield from (c for c in candidates if c.rsplit(".", 1)[-1] == node.attr)
 
