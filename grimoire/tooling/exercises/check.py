@@ -85,7 +85,8 @@ def progress(ledger, records, claims, catalogue, *, solved=()):
     lines = []
     if len(claims) <= SMALL:
         width = max(len(c) for c in claims)
-        lines += [f"  {status.get(c, 'untested'):9} {c:{width}}  {_needs(c, records)}".rstrip() for c in claims]
+        lines += [f"  {status.get(c, 'untested'):9} {c:{width}}  {_needs(c, records) if status.get(c) == 'pending' else ''}".rstrip()
+                  for c in claims]
     failing = [c for c in claims if status.get(c) == "failing"]
     if failing:
         lines += _first_failure(catalogue.claims[failing[0]], records, catalogue)
@@ -133,7 +134,7 @@ def readable(traceback):
     return "\n".join(line for line in traceback.splitlines() if not any(d in line for d in drop))
 
 
-_COMPARISON = re.compile(r"^E\s+assert (.+?) (==|!=|<=|>=|<|>|is) (.+)$")
+_COMPARISON = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) (==|!=|<=|>=|<|>|is) (.+)$")
 
 
 def _actual_expected(traceback):
@@ -143,7 +144,7 @@ def _actual_expected(traceback):
     what your code gave and the right side what the claim says it should be.
     """
     for line in traceback.splitlines():
-        match = _COMPARISON.match(line.strip() if line.startswith("E") else line)
+        match = _COMPARISON.match(line.strip())
         if match and match.group(2) == "==":
             return ["", f"  actual (your code):      {match.group(1)}", f"  expected (the claim's):  {match.group(3)}"]
     return []

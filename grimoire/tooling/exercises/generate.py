@@ -73,8 +73,10 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
     concepts = {name: _module_files(reference, name) for name in CONCEPTS}
     solved = {}
     for name in keep:
-        module, _, function = name.rpartition(".")
-        solved.setdefault(module, []).append(function)
+        parts = name.split(".")
+        cut = next((i for i in range(len(parts) - 1, 0, -1)
+                    if (reference / Path(*parts[:i])).with_suffix(".py").is_file()), len(parts) - 1)
+        solved.setdefault(".".join(parts[:cut]), []).append(".".join(parts[cut:]))
 
     exported = _private_imports(reference)
     written = {}  # relative path -> text
@@ -236,26 +238,39 @@ def _assigns(node, name):
 
 
 def exercises_guide(catalogue=None, index=None):
-    """The EXERCISES.md written next to the stubs: per claim its statement, hint, functions and tests."""
+    """The EXERCISES.md written next to the stubs: the path, then per claim its statement and functions."""
+    from .path import claim_functions, docs_section, exercise_path, is_validation  # path imports this module
+
     root = project_root()
     catalogue = catalogue or Catalogue.load(root / "spec" / "claims.toml")
     index = spec_index(root / "spec") if index is None else index
+    needs = claim_functions(index)
     out = [
         "# Exercises",
         "",
-        "Each function in this package raises `NotImplementedError`: write it, then run",
-        "`grimoire exercises check .` (or `--section A`, `--claim <id>`, `--watch`). A claim whose",
-        "functions you have not written yet stays `pending`; write one function at a time.",
-        "The study text is in the repository's `docs/`; the tests are in `spec/`.",
+        "Each public function of this package ends in `raise NotImplementedError(\"exercise: ...\")`: write",
+        "them one at a time. `grimoire exercises next` names the next one, its claim and the docs section",
+        "to read; `grimoire exercises check . --claim <id>` checks it in seconds (`--watch` keeps checking).",
+        "A claim whose functions you have not written yet is `pending`; anything that runs and is wrong",
+        "is `failing`, with the assertion shown. The study text is in the repository's `docs/`.",
+        "",
+        "Validation claims (`*-errors`) come solved: the stubs keep the argument checks of the reference.",
+        "",
+        "## The path",
+        "",
     ]
+    out += [f"{i}. `{step['function']}` ({', '.join(step['claims'])})" for i, step in enumerate(exercise_path(catalogue, needs), 1)]
     for key, title in catalogue.sections.items():
         out += ["", f"## {key}. {title}"]
         for claim in (c for c in catalogue.claims.values() if c.section == key):
             entry = index.get(claim.id, {"files": [], "functions": []})
             out += ["", f"### `{claim.id}`", "", claim.statement]
-            if claim.hint:
-                out += ["", f"Hint: {claim.hint}"]
-            if entry["functions"]:
-                out += ["", "Functions: " + ", ".join(f"`{f}`" for f in entry["functions"])]
+            if is_validation(claim.id):
+                out += ["", "Comes solved: your stubs keep these argument checks."]
+            elif needs.get(claim.id):
+                out += ["", "Functions: " + ", ".join(f"`{f}`" for f in needs[claim.id])]
+            section = docs_section(claim.id)
+            if section:
+                out += ["", f"Read: `{section}`"]
             out += ["", "Spec: " + (", ".join(f"`{f}`" for f in entry["files"]) or "no test yet")]
     return "\n".join(out) + "\n"

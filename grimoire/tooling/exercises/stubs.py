@@ -114,12 +114,19 @@ def stub_source(source, *, module="module", keep=(), exported=()):
         rest_body = body[len(checks.get(name, ())):]
         if not rest_body:
             continue
-        start = _offset(lines, rest_body[0].lineno, rest_body[0].col_offset)
+        anchor = checks[name][-1] if checks.get(name) else (node.body[0] if doc else None)
+        indent = " " * _column(lines, rest_body[0].lineno, rest_body[0].col_offset)
+        if anchor is not None and rest_body[0].lineno > anchor.end_lineno:
+            # From the end of the last kept line: comments in between (which may state the answer) go too.
+            start = _offset(lines, anchor.end_lineno, anchor.end_col_offset)
+            prefix = "\n" + indent
+        else:
+            start, prefix = _offset(lines, rest_body[0].lineno, rest_body[0].col_offset), ""
         end = _offset(lines, body[-1].end_lineno, body[-1].end_col_offset)
         rest = lines[body[-1].end_lineno - 1][_column(lines, body[-1].end_lineno, body[-1].end_col_offset):]
         if not rest.strip() or rest.strip().startswith("#"):
             end += len(rest.rstrip("\r\n"))  # a trailing comment goes with the body
-        edits.append((start, end, f'raise NotImplementedError("{MARKER}{module}.{name}")'))
+        edits.append((start, end, f'{prefix}raise NotImplementedError("{MARKER}{module}.{name}")'))
     for node in [tree, *_classes(tree.body)]:
         if _docstring(node):
             edits.append(_docstring_edit(lines, node.body[0]))
