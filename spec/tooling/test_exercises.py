@@ -24,7 +24,7 @@ pytestmark = pytest.mark.tooling
 # A tooling test, not a claim test: it tests the reference's own tooling, so it imports it
 # (claim tests reach the implementation through `impl` instead).
 from grimoire.tooling import cli, layout, ledger
-from grimoire.tooling.exercises import check, generate, stubs, watch
+from grimoire.tooling.exercises import check, generate, path, stubs, watch
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "grimoire"
@@ -271,6 +271,29 @@ def test_init_refuses_a_directory_that_holds_files(package):
         generate.write_exercises(root)
 
 
+def test_init_leaves_nothing_half_written_when_a_write_fails(tmp_path, monkeypatch):
+    """A full disk half-way: no package at DEST, no staging folder left, and DEST can be used again."""
+    calls, write = [], Path.write_text
+
+    def failing_write(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", failing_write)
+    with pytest.raises(OSError, match="No space left"):
+        generate.write_exercises(tmp_path / "mine")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert "params.py" in {p.as_posix() for p in generate.write_exercises(tmp_path / "mine")}
+
+
+def test_the_default_learner_folder_is_git_ignored():
+    """`mine/`, the folder the commands default to, never ends up in a commit of this repository."""
+    assert "/mine/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
 def test_the_guide_names_the_functions_each_claim_calls(tmp_path):
     """spec_index reads `impl.<module>.<name>` per test and attributes it to that test's claims."""
     (tmp_path / "spec").mkdir()
@@ -430,15 +453,16 @@ def runs(package, catalogue, tmp_path_factory):
     The exercise is the only function the spec calls for the first claim (catalogue order) that
     calls just one; the second run covers every claim whose tests call it.
     """
-    index = generate.spec_index(ROOT / "spec")
-    functions = {c: index.get(c, {}).get("functions", []) for c in catalogue.claims}
+    needs = path.claim_functions()
+    functions = {c: needs.get(c, []) for c in catalogue.claims if not path.is_validation(c)}
     first = next(c for c, f in functions.items() if len(f) == 1)
     target = functions[first][0]
     touched = [c for c, f in functions.items() if target in f]
 
     stubs_tmp, solved_tmp = tmp_path_factory.mktemp("stub-run"), tmp_path_factory.mktemp("one-exercise")
     generate.write_exercises(solved_tmp / "mine", keep=[target])
-    stubs = start_spec(package[0], list(catalogue.claims), stubs_tmp)
+    exercise_claims = [c for c in catalogue.claims if not path.is_validation(c)]  # what `check` runs
+    stubs = start_spec(package[0], exercise_claims, stubs_tmp)
     solved = start_spec(solved_tmp / "mine", touched, solved_tmp)
     return types.SimpleNamespace(
         stubs=finish_spec(stubs, stubs_tmp), solved=finish_spec(solved, solved_tmp),
@@ -455,6 +479,9 @@ def test_against_fresh_stubs_every_claim_needing_code_is_pending(runs):
     assert code == 0, output[-3000:]
     assert [i for i, s in status.items() if s == "failing"] == []
     assert len(needs_code) >= len(status) // 2, f"the bounded run covers only {sorted(needs_code)}"
+    assert {c.split("-")[0] for c in needs_code} and {
+        key for key in ledger.Catalogue.load(ROOT / "spec" / "claims.toml").sections
+    } == {ledger.Catalogue.load(ROOT / "spec" / "claims.toml").claims[c].section for c in needs_code}, "a section was left out"
     assert {i: status[i] for i in needs_code if status[i] not in ("pending", "skipped")} == {}
     assert [i for i, s in status.items() if s == "verified"] == []
 
@@ -462,7 +489,7 @@ def test_against_fresh_stubs_every_claim_needing_code_is_pending(runs):
 def test_every_pending_test_names_the_stub_it_reached(runs):
     """The pending message is the stub's own `module.function`, so a learner knows what to write."""
     records = runs.stubs[3]
-    pattern = rf"^pending: ({'|'.join(layout.CONCEPTS)})\.[\w.]+$|has no module"
+    pattern = rf"^pending: write ({'|'.join(layout.CONCEPTS)})(\.[\w.]+)?$"
 
     assert [r["message"] for r in records.values() if r["outcome"] == "pending" and not re.search(pattern, r["message"])] == []
 
@@ -470,7 +497,7 @@ def test_every_pending_test_names_the_stub_it_reached(runs):
 def test_filling_in_one_exercise_turns_exactly_its_claims_verified(runs, catalogue):
     """The reference body of one function makes the claims that waited only on it verified; nothing else moves."""
     before, (code, output, run, after) = runs.stubs[3], runs.solved
-    stub_message = f"pending: {runs.target}"
+    stub_message = f"pending: write {runs.target}"
     waits_on = {}  # claim -> the stubs its pending tests reached against fresh stubs
     for record in before.values():
         for claim in record["claims"]:
@@ -492,3 +519,88 @@ def test_filling_in_one_exercise_turns_exactly_its_claims_verified(runs, catalog
     text = check.progress(run, list(after.values()), runs.touched, catalogue)
     verified = sum(status[c] == "verified" for c in runs.touched)
     assert text.splitlines()[-1].startswith(f"{verified} of {len(runs.touched)} claims verified")
+
+
+# --- a scripted learner: init, one function right, one wrong, a TensorFlow error (one warm process) ---
+
+LEARNER = r"""
+import json, sys
+from pathlib import Path
+from grimoire.tooling.exercises import check, generate
+from grimoire.tooling.ledger import Catalogue
+
+mine = Path(sys.argv[1])
+catalogue = Catalogue.load(Path(sys.argv[2]))
+generate.write_exercises(mine, keep=[
+    "metrics.RootMeanSquaredError.__init__", "metrics.RootMeanSquaredError.update_state",
+    "metrics.RootMeanSquaredError.reset_state"])
+out = {}
+
+def edit(module, old, new):
+    path = mine / module
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+def run(name, claim):
+    code, ledger, records, _ = check.run_check(mine, [claim])
+    out[name] = {"code": code, "status": {r["id"]: r["status"] for r in ledger["claims"]}[claim],
+                 "records": [r for r in records if claim in r["claims"]],
+                 "text": check.progress(ledger, records, [claim], catalogue)}
+
+run("stub", "dense-params-formula")
+edit("params.py", 'raise NotImplementedError("exercise: params.dense_params")',
+     "return input_size * output_size + (output_size if use_bias else 0)")
+run("dense", "dense-params-formula")
+edit("conv.py", 'raise NotImplementedError("exercise: conv.conv_output_length")',
+     "return (length - kernel_size) // stride + 2  # off by one")
+run("conv", "conv-output-size")
+edit("metrics.py", 'raise NotImplementedError("exercise: metrics.RootMeanSquaredError.result")',
+     "return np.sqrt(self.squared_error_sum.numpy() / self.total_weight.numpy())  # eager-only")
+run("numpy", "metric-train-vs-test")
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def learner(tmp_path_factory):
+    """One learner's session, scripted, in one process (the checks run in it, as --watch does)."""
+    tmp = tmp_path_factory.mktemp("learner-session")
+    script = tmp / "learner.py"
+    script.write_text(LEARNER, encoding="utf-8")
+    process = subprocess.run([sys.executable, str(script), str(tmp / "mine"), str(ROOT / "spec" / "claims.toml")],
+                             cwd=tmp, capture_output=True, text=True)
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, process.stdout[-3000:] + process.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def test_a_fresh_claim_is_pending_and_names_the_function_to_write(learner):
+    """Before any code: pending, waiting on params.dense_params, and nothing failing."""
+    assert learner["stub"]["status"] == "pending"
+    assert "Next: write params.dense_params" in learner["stub"]["text"]
+
+
+def test_the_bare_formula_verifies_its_concept_claim(learner):
+    """dense_params written as the formula alone (the stub's checks above it) verifies dense-params-formula."""
+    assert (learner["dense"]["status"], learner["dense"]["code"]) == ("verified", 0)
+    assert learner["dense"]["text"].endswith("1 of 1 claims verified")
+
+
+def test_a_wrong_formula_fails_naming_the_wrong_value(learner):
+    """An off-by-one conv_output_length fails, with your value and the expected one side by side."""
+    conv = learner["conv"]
+    assert conv["status"] == "failing"
+    actual = re.search(r"actual \(your code\):\s+(\d+)", conv["text"])
+    expected = re.search(r"expected \(the claim's\):\s+(\d+)", conv["text"])
+    assert actual and expected and int(actual.group(1)) == int(expected.group(1)) + 1, conv["text"]
+    assert "reproduce_failure" not in conv["text"] and "grimoire exercises hint conv-output-size" in conv["text"]
+
+
+def test_tensorflows_not_implemented_error_is_a_failure_not_pending(learner):
+    """result() returning numpy fails inside fit with TensorFlow's own message; it is not 'not written yet'."""
+    numpy = learner["numpy"]
+    failed = [r for r in numpy["records"] if r["outcome"] == "failed"]
+    assert numpy["status"] == "failing"
+    assert any("NotImplementedError: numpy() is only available when eager execution is enabled" in r["traceback"]
+               for r in failed), failed
