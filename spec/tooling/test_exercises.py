@@ -604,3 +604,58 @@ def test_tensorflows_not_implemented_error_is_a_failure_not_pending(learner):
     assert numpy["status"] == "failing"
     assert any("NotImplementedError: numpy() is only available when eager execution is enabled" in r["traceback"]
                for r in failed), failed
+
+
+# --- next, hint, solution ------------------------------------------------------------------------
+
+from grimoire.tooling.exercises import guide  # noqa: E402 (with the tests that use it)
+
+
+def test_next_names_the_first_unwritten_function_its_claim_docs_and_command(tmp_path, capsys):
+    """`grimoire exercises next`: the first stub on the path; once written, the step after it."""
+    mine = tmp_path / "mine"
+    generate.write_exercises(mine)
+    assert cli.main(["exercises", "next", str(mine)]) == 0
+    first = capsys.readouterr().out
+    generate.write_exercises(tmp_path / "two", keep=["params.dense_params"])
+    second = guide.describe_next(tmp_path / "two")
+
+    assert first.startswith(f"Step 1 of ") and "write `dense_params` in" in first
+    assert "docs/parameters.md#" in first and f"grimoire exercises check {mine} --claim dense-params-formula" in first
+    assert second.startswith("Step 2 of ") and "dense_params`" not in second.splitlines()[0]
+
+
+def test_hint_is_printed_on_request_only(capsys):
+    """`hint ID` prints the catalogue's hint; an unknown id is a one-line error."""
+    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    assert cli.main(["exercises", "hint", "dense-params-formula"]) == 0
+    assert capsys.readouterr().out.strip() == f"dense-params-formula: {catalogue.claims['dense-params-formula'].hint}"
+    with pytest.raises(SystemExit, match="must be a claim id"):
+        cli.main(["exercises", "hint", "no-such-claim"])
+
+
+def test_the_solution_opens_only_once_its_claim_verifies(monkeypatch, tmp_path):
+    """The reference's code of a function, only after the learner's package verifies its claim."""
+    seen = []
+
+    def fake_check(impl, claims, status):
+        seen.append(claims)
+        return 0, {"claims": [{"id": c, "status": status} for c in claims]}, [], ""
+
+    monkeypatch.setattr(guide, "run_check", lambda impl, claims: fake_check(impl, claims, "pending"))
+    code, text = guide.solution("params.dense_params", impl=tmp_path)
+    assert code == 1 and "def dense_params" not in text and "dense-params-formula (pending)" in text
+    monkeypatch.setattr(guide, "run_check", lambda impl, claims: fake_check(impl, claims, "verified"))
+    code, text = guide.solution("params.dense_params", impl=tmp_path)
+    assert code == 0 and "def dense_params(input_size, output_size, *, use_bias=True):" in text
+    assert seen == [["dense-params-formula"]] * 2
+
+
+def test_watch_reruns_only_the_claims_whose_functions_changed():
+    """A changed function maps to its claims; a change the path cannot place runs everything."""
+    needs = {"a": ["params.dense_params"], "b": ["conv.same_padding"], "c": ["params.dense_params", "conv.same_padding"]}
+    before = {"params.dense_params": "x", "conv.same_padding": "y"}
+
+    assert watch.changed_claims(before, {**before, "params.dense_params": "x2"}, needs, ["a", "b", "c"]) == ["a", "c"]
+    assert watch.changed_claims(before, dict(before), needs, ["a", "b", "c"]) == []
+    assert watch.changed_claims(before, {**before, "params.mine": "z"}, needs, ["a", "b"]) is None
