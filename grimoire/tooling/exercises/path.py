@@ -22,7 +22,7 @@ from pathlib import Path
 from ..layout import CONCEPTS
 from ..ledger import Catalogue
 from ..project import project_root
-from .generate import REFERENCE, _dotted, _module_files, spec_index
+from .index import REFERENCE, _dotted, _module_files, spec_index
 from .stubs import is_stub
 
 VALIDATION_SUFFIX = "-errors"
@@ -171,3 +171,40 @@ def next_step(impl, steps=None):
     """The first step of the path whose function is still a stub in the package at `impl`, or None."""
     steps = exercise_path() if steps is None else steps
     return next((step for step in steps if unwritten(impl, step["function"])), None)
+
+
+def exercises_guide(catalogue=None, index=None):
+    """The EXERCISES.md written next to the stubs: the path, then per claim its statement and functions."""
+    root = project_root()
+    catalogue = catalogue or Catalogue.load(root / "spec" / "claims.toml")
+    index = spec_index(root / "spec") if index is None else index
+    needs = claim_functions(index)
+    out = [
+        "# Exercises",
+        "",
+        "Each public function of this package ends in `raise NotImplementedError(\"exercise: ...\")`: write",
+        "them one at a time. `grimoire exercises next` names the next one, its claim and the docs section",
+        "to read; `grimoire exercises check . --claim <id>` checks it in seconds (`--watch` keeps checking).",
+        "A claim whose functions you have not written yet is `pending`; anything that runs and is wrong",
+        "is `failing`, with the assertion shown. The study text is in the repository's `docs/`.",
+        "",
+        "Validation claims (`*-errors`) come solved: the stubs keep the argument checks of the reference.",
+        "",
+        "## The path",
+        "",
+    ]
+    out += [f"{i}. `{step['function']}` ({', '.join(step['claims'])})" for i, step in enumerate(exercise_path(catalogue, needs), 1)]
+    for key, title in catalogue.sections.items():
+        out += ["", f"## {key}. {title}"]
+        for claim in (c for c in catalogue.claims.values() if c.section == key):
+            entry = index.get(claim.id, {"files": [], "functions": []})
+            out += ["", f"### `{claim.id}`", "", claim.statement]
+            if is_validation(claim.id):
+                out += ["", "Comes solved: your stubs keep these argument checks."]
+            elif needs.get(claim.id):
+                out += ["", "Functions: " + ", ".join(f"`{f}`" for f in needs[claim.id])]
+            section = docs_section(claim.id)
+            if section:
+                out += ["", f"Read: `{section}`"]
+            out += ["", "Spec: " + (", ".join(f"`{f}`" for f in entry["files"]) or "no test yet")]
+    return "\n".join(out) + "\n"
