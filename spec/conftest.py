@@ -1,10 +1,13 @@
 """Fixtures every claim test shares: determinism and the heavy models built once per session."""
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import Phase, settings
+
+from spec.fixture_cache import cached_training
 
 SEED = 1234
 
@@ -24,6 +27,19 @@ def pytest_configure(config):
     _split_cpu(config)
 
 
+DISTRIBUTED_TEST = Path(__file__).parent / "c_metrics" / "test_metric_distributed.py"
+
+
+def _may_run(config, path, claim):
+    """Whether this run may collect `path`: its claim is selected and a path argument covers it."""
+    claims = config.getoption("claims", None)
+    if claims and claim not in claims.split(","):
+        return False
+    arguments = [Path(config.invocation_params.dir, a.split("::")[0]).resolve()
+                 for a in config.args if not a.startswith("-")]
+    return not arguments or any(a == path or a in path.parents for a in arguments)
+
+
 def _split_cpu(config, logical_cpus=2):
     """Splits the CPU into two logical devices before TensorFlow initialises its devices.
 
@@ -33,6 +49,8 @@ def _split_cpu(config, logical_cpus=2):
     """
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no tests; each worker configures itself
+    if not _may_run(config, DISTRIBUTED_TEST, "metric-distributed"):
+        return  # importing TensorFlow costs seconds: only for a run that may need the split
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -92,8 +110,16 @@ def digits_convnet(impl):
         fit_inputs.append(x)
         return fit(self, x, *args, **kwargs)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(keras.Model, "fit", recording_fit)
-        model, accuracy = impl.digits.train_convnet(seed=DIGITS_SEED)
-    model.fit_inputs = tuple(fit_inputs)  # a tuple: Keras would wrap a list attribute for tracking
-    return model, accuracy
+    def train():
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(keras.Model, "fit", recording_fit)
+            model, accuracy = impl.digits.train_convnet(seed=DIGITS_SEED)
+        arrays = {f"fit_input_{i}": np.asarray(x) for i, x in enumerate(fit_inputs)}
+        return model, {"accuracy": np.float64(accuracy), "initial_first_kernel": model.initial_first_kernel, **arrays}
+
+    # Cached on disk, keyed by the source of the digits module and the seed (spec/fixture_cache.py).
+    model, arrays = cached_training("digits_convnet", impl.digits, DIGITS_SEED, train)
+    model.initial_first_kernel = arrays["initial_first_kernel"]
+    count = sum(1 for key in arrays if key.startswith("fit_input_"))
+    model.fit_inputs = tuple(arrays[f"fit_input_{i}"] for i in range(count))  # a tuple: Keras would track a list
+    return model, float(arrays["accuracy"])

@@ -3,6 +3,9 @@
     grimoire check [PYTEST_ARGS...]    run the specification and print the claim ledger
                                        (arguments it does not know go to pytest)
     grimoire exercises init DIR        write a learner's package: the reference with its bodies removed
+    grimoire exercises [next] [DIR]    the next function to write, its claim, the docs, the check command
+    grimoire exercises hint [ID]       a claim's hint (default: the next step's)
+    grimoire exercises solution FN     the reference's FN, once its claim verifies in DIR (--dir, default mine)
     grimoire exercises check DIR [--section S | --claim ID] [--watch]
                                        check it against the spec; end with the progress
     grimoire report [--out DIR] [--quick] [--phases P,...]
@@ -18,7 +21,7 @@ from pathlib import Path
 from . import mistakes
 from . import report as report_module
 from .exercises import check as exercise_check
-from .exercises import generate, watch
+from .exercises import generate, guide, watch
 from .project import project_root, run_spec
 
 
@@ -31,19 +34,40 @@ def exercises_init(args):
         written = generate.write_exercises(args.dir)
     except ValueError as error:
         raise SystemExit(f"grimoire exercises init: {error}") from None
-    print(f"Wrote {len(written)} files to {args.dir}; start with {Path(args.dir) / 'EXERCISES.md'}.")
-    print(f"Check your work with: grimoire exercises check {args.dir}")
+    print(f"Wrote {len(written)} files to {args.dir}; the claims and their functions are in {Path(args.dir) / 'EXERCISES.md'}.")
+    print(f"What to write first: grimoire exercises next {args.dir}")
     return 0
 
 
-def exercises_check(args):
-    def once():
-        try:
-            return exercise_check.check(args.dir, section=args.section, claim=args.claim)
-        except ValueError as error:
-            raise SystemExit(f"grimoire exercises check: {error}") from None
+def exercises_next(args):
+    print(guide.describe_next(args.dir))
+    return 0
 
-    return watch.watch(args.dir, once) if args.watch else once()
+
+def exercises_hint(args):
+    try:
+        print(guide.hint(args.id, impl=args.dir))
+    except ValueError as error:
+        raise SystemExit(f"grimoire exercises hint: {error}") from None
+    return 0
+
+
+def exercises_solution(args):
+    try:
+        code, text = guide.solution(args.function, impl=args.dir)
+    except ValueError as error:
+        raise SystemExit(f"grimoire exercises solution: {error}") from None
+    print(text)
+    return code
+
+
+def exercises_check(args):
+    try:
+        if args.watch:
+            return watch.watch_check(args.dir, section=args.section, claim=args.claim)
+        return exercise_check.check(args.dir, section=args.section, claim=args.claim)
+    except ValueError as error:
+        raise SystemExit(f"grimoire exercises check: {error}") from None
 
 
 def report(args):
@@ -69,7 +93,19 @@ def build_parser():
     p.set_defaults(run=check, passes_pytest_args=True)
 
     p = commands.add_parser("exercises", help="learn: write the functions yourself, checked by the spec")
-    exercises = p.add_subparsers(dest="exercises_command", required=True)
+    p.set_defaults(run=exercises_next, dir=guide.DEFAULT_DIR)
+    exercises = p.add_subparsers(dest="exercises_command")
+    p = exercises.add_parser("next", help="the next function to write, its claim, the docs to read, the command to check it")
+    p.add_argument("dir", metavar="DIR", nargs="?", default=guide.DEFAULT_DIR)
+    p.set_defaults(run=exercises_next)
+    p = exercises.add_parser("hint", help="the hint of a claim (default: the next step's claim)")
+    p.add_argument("id", metavar="ID", nargs="?", default=None)
+    p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
+    p.set_defaults(run=exercises_hint)
+    p = exercises.add_parser("solution", help="the reference's code of a function, once its claim verifies in DIR")
+    p.add_argument("function", metavar="FUNCTION", help="e.g. params.dense_params")
+    p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
+    p.set_defaults(run=exercises_solution)
     p = exercises.add_parser("init", help="write a learner's package to DIR (a new or empty directory)")
     p.add_argument("dir", metavar="DIR")
     p.set_defaults(run=exercises_init)

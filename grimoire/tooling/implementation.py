@@ -59,9 +59,8 @@ class Implementation:
         except ModuleNotFoundError as error:
             if error.name != f"{self._package.__name__}.{name}":
                 raise
-            raise NotImplementedError(
-                f"The implementation at {self.origin!r} has no module `{name}` yet."
-            ) from None
+            # The stubs' marker: a missing module is "not written yet" (pending), like a stub.
+            raise NotImplementedError(f"exercise: {name}") from None
 
     def __repr__(self):
         return f"Implementation({self.origin!r})"

@@ -25,7 +25,8 @@ from .files import write_json_atomically
 from .implementation import DEFAULT, Implementation
 from .ledger import Catalogue, Ledger, scan_claim_markers
 
-PENDING = "grimoire_pending"  # user property marking a NotImplementedError
+PENDING = "grimoire_pending"  # user property marking a test that reached an unwritten stub
+STUB_MARKER = "exercise: "  # the message prefix of a stub's raise (exercises/stubs.py writes it)
 
 # A later phase can only make a test's outcome worse: a teardown error fails a passed test.
 RANK = {None: 0, "passed": 1, "skipped": 2, "pending": 3, "failed": 4}
@@ -108,10 +109,11 @@ def pytest_runtest_makereport(item, call):
     excinfo = call.excinfo
     if ledger is None:
         return report
-    if excinfo is not None and excinfo.errisinstance(NotImplementedError) and report.when in ("setup", "call"):
-        # A stub raised: the claim is pending, not broken. Report it like a skip.
+    unwritten = unwritten_function(excinfo) if report.when in ("setup", "call") else None
+    if unwritten:
+        # A stub of the learner's package raised: the claim is pending, not broken. Report it like a skip.
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"pending: {excinfo.value or 'not implemented'}")
+        report.longrepr = (str(item.path), item.location[1] or 0, f"pending: write {unwritten}")
         report.user_properties = list(report.user_properties) + [(PENDING, True)]
     elif report.failed:
         for claim_id in claims_of(item):
@@ -119,6 +121,19 @@ def pytest_runtest_makereport(item, call):
             text = f"{claim.statement}\nhint: {claim.hint}" if claim.hint else claim.statement
             report.sections.append((f"claim {claim_id}", text))
     return report
+
+
+def unwritten_function(excinfo):
+    """The function a stub names (`"params.dense_params"`) if `excinfo` is a stub's marked raise, else None.
+
+    Only `NotImplementedError("exercise: <module>.<function>")`, the message the exercise generator
+    writes, means "not written yet". Any other NotImplementedError (TensorFlow raises one for
+    `.numpy()` inside a graph) is a real failure and is shown as one.
+    """
+    if excinfo is None or excinfo.type is not NotImplementedError:
+        return None
+    message = str(excinfo.value)
+    return message[len(STUB_MARKER):] if message.startswith(STUB_MARKER) and " " not in message[len(STUB_MARKER):] else None
 
 
 def outcome_of(report):

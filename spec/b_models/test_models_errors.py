@@ -4,10 +4,11 @@ import keras
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.claim("models-errors")
+
 GOOD = dict(input_shape=(4,), hidden_units=8, num_classes=3)
 
 
-@pytest.mark.claim("three-apis-agree")
 @pytest.mark.parametrize(
     "changes, error, message",
     [
@@ -80,7 +81,6 @@ def test_build_rejects_bad_arguments(impl, changes, error, message):
         impl.models.build(arguments.pop("api"), **arguments)
 
 
-@pytest.mark.claim("three-apis-agree")
 @pytest.mark.parametrize("builder", ["build_sequential", "build_functional", "build_subclassed"])
 def test_each_api_builder_checks_its_arguments_too(impl, builder):
     """The three side-by-side definitions check their sizes like build() does."""
@@ -93,7 +93,6 @@ def test_each_api_builder_checks_its_arguments_too(impl, builder):
         build_one((4,), 8, 1)
 
 
-@pytest.mark.claim("subclassing-from-scratch")
 def test_the_subclassed_model_rejects_bad_arguments(impl):
     """SubclassedClassifier checks its arguments when constructed, before any weights exist."""
     with pytest.raises(ValueError, match=r"Argument `hidden_units` must be a positive integer. Received: hidden_units=-1"):
@@ -102,7 +101,6 @@ def test_the_subclassed_model_rejects_bad_arguments(impl):
         impl.models.SubclassedClassifier(hidden_units=4, num_classes=1)
 
 
-@pytest.mark.claim("three-apis-agree")
 def test_copy_weights_rejects_something_that_is_not_a_model(impl):
     """copy_weights needs two keras.Model objects."""
     model = impl.models.build("sequential", **GOOD)
@@ -112,14 +110,12 @@ def test_copy_weights_rejects_something_that_is_not_a_model(impl):
         impl.models.copy_weights(model, keras.layers.Dense(3))
 
 
-@pytest.mark.claim("three-apis-agree", "subclassing-from-scratch")
 def test_copy_weights_refuses_an_unbuilt_model(impl):
     """An unbuilt subclassed model has no weights to receive: the error says to build or call it first."""
     with pytest.raises(ValueError, match=r"Argument `target` has no weights yet.*not built. Call `target.build\(input_shape\)`"):
         impl.models.copy_weights(impl.models.build("sequential", **GOOD), impl.models.SubclassedClassifier(8, 3))
 
 
-@pytest.mark.claim("three-apis-agree")
 @pytest.mark.parametrize(
     "other",
     [
@@ -136,7 +132,6 @@ def test_copy_weights_refuses_different_architectures(impl, other):
         impl.models.copy_weights(source, target)
 
 
-@pytest.mark.claim("three-apis-agree")
 def test_copy_weights_refuses_a_different_number_of_layers(impl):
     """A target with an extra layer is a different architecture."""
     source = impl.models.build("sequential", **GOOD)
@@ -146,7 +141,6 @@ def test_copy_weights_refuses_a_different_number_of_layers(impl):
         impl.models.copy_weights(source, target)
 
 
-@pytest.mark.claim("functional-is-a-graph")
 @pytest.mark.parametrize(
     "arguments, error, message",
     [
@@ -176,14 +170,12 @@ def test_build_siamese_rejects_bad_arguments(impl, arguments, error, message):
         impl.models.build_siamese(**arguments)
 
 
-@pytest.mark.claim("functional-is-a-graph")
 def test_describe_graph_rejects_a_non_model(impl):
     """describe_graph needs a keras.Model."""
     with pytest.raises(TypeError, match=r"Argument `model` must be a keras.Model. Received: model of type Dense"):
         impl.models.describe_graph(keras.layers.Dense(2))
 
 
-@pytest.mark.claim("functional-is-a-graph", "subclassing-from-scratch")
 def test_describe_graph_explains_that_a_subclassed_model_has_no_graph(impl):
     """A subclassed model's call() is Python code, not a graph: describe_graph says so instead of guessing."""
     with pytest.raises(ValueError, match=r"has no static graph.*subclassed model's call\(\) is plain Python"):
@@ -193,7 +185,6 @@ def test_describe_graph_explains_that_a_subclassed_model_has_no_graph(impl):
 A, B = np.zeros((2, 3), "float32"), np.zeros((2, 3), "float32")
 
 
-@pytest.mark.claim("merge-concatenate", "merge-add", "merge-stack")
 @pytest.mark.parametrize(
     "tensors, mode, error, message",
     [

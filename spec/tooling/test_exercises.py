@@ -24,7 +24,7 @@ pytestmark = pytest.mark.tooling
 # A tooling test, not a claim test: it tests the reference's own tooling, so it imports it
 # (claim tests reach the implementation through `impl` instead).
 from grimoire.tooling import cli, layout, ledger
-from grimoire.tooling.exercises import check, generate, stubs, watch
+from grimoire.tooling.exercises import check, generate, path, stubs, watch
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "grimoire"
@@ -104,11 +104,11 @@ def load(source, name):
 
 
 def test_a_stub_keeps_the_interface_and_raises_in_every_body():
-    """Names, signatures, docstrings and constants match the reference; every body raises."""
+    """Public names, signatures, docstrings and constants match the reference; every public body raises."""
     reference = load(SAMPLE, "reference")
     stub = load(stubs.stub_source(SAMPLE, module="shapes"), "stub")
 
-    for name in ("area", "one_liner", "größe", "documented_only", "Shape", "_helper"):
+    for name in ("area", "one_liner", "größe", "documented_only", "Shape"):
         ref, mine = getattr(reference, name), getattr(stub, name)
         assert inspect.signature(ref) == inspect.signature(mine), name
         assert inspect.getdoc(ref) == inspect.getdoc(mine), name
@@ -117,23 +117,55 @@ def test_a_stub_keeps_the_interface_and_raises_in_every_body():
         (lambda: stub.area(2, 3), "shapes.area"),
         (lambda: stub.one_liner(4), "shapes.one_liner"),
         (lambda: stub.größe(4), "shapes.größe"),
-        (lambda: stub._helper(4), "shapes._helper"),
         (lambda: stub.Shape("square"), "shapes.Shape.__init__"),
         (lambda: stub.TABLE[2](3), "shapes._make.formula"),
     ]:
-        with pytest.raises(NotImplementedError, match=rf"^{message}$"):
+        with pytest.raises(NotImplementedError, match=rf"^exercise: {message}$"):
             call()
     assert stub.documented_only() is None
+    assert not hasattr(stub, "_helper"), "a private helper is one way to shape a solution: it goes"
     assert "the solution" not in stubs.stub_source(SAMPLE, module="shapes")
 
 
-def test_keep_restores_a_function_with_its_private_helpers():
-    """A solved exercise keeps its reference body and the private helpers it uses, nothing else."""
-    stub = load(stubs.stub_source(SAMPLE, module="shapes", keep=["one_liner"]), "stub")
+CHECKED = '''\
+from ._checks import positive_int
 
-    assert stub.one_liner(4) == 3.0
-    with pytest.raises(NotImplementedError, match="shapes.area"):
-        stub.area(2, 3)
+
+def dense_params(input_size, output_size, *, use_bias=True):
+    """Parameters of a Dense layer.
+
+    Formula:
+        input_size * output_size + output_size if use_bias
+
+    The kernel has one weight per pair.
+
+    Args:
+        input_size: size of the last axis.
+
+    Example:
+
+    >>> dense_params(3, 32)
+    128
+    """
+    input_size = positive_int("input_size", input_size)
+    if not isinstance(use_bias, bool):
+        raise TypeError("use_bias")
+    # one weight per (input, unit) pair
+    return input_size * output_size + (output_size if use_bias else 0)
+'''
+
+
+def test_a_stub_keeps_argument_checks_and_drops_what_teaches_the_answer():
+    """Checks stay written above the raise; formulas, prose and body comments go; Args and examples stay."""
+    stub = stubs.stub_source(CHECKED, module="params")
+    node = ast.parse(stub).body[1]
+    doc = ast.get_docstring(node)
+
+    assert [type(s).__name__ for s in node.body[1:]] == ["Assign", "If", "Raise"]
+    assert ast.unparse(node.body[-1]) == "raise NotImplementedError('exercise: params.dense_params')"
+    assert "Formula" not in doc and "input_size * output_size" not in doc and "one weight per pair" not in doc
+    assert "input_size: size of the last axis." in doc and ">>> dense_params(3, 32)\n128" in doc
+    assert "one weight per (input, unit)" not in stub
 
 
 def test_keep_refuses_an_unknown_name():
@@ -172,23 +204,24 @@ def trivial(body):
 
 @pytest.mark.parametrize("path", reference_files(), ids=lambda p: p.relative_to(REFERENCE).as_posix())
 def test_every_public_function_of_the_reference_is_an_exercise(path):
-    """Each reference module's stub has the same definitions; every public body is a single raise."""
+    """Each public definition stays with its interface; its body is checks then the marked raise; no formula."""
     module = generate._dotted(path.relative_to(REFERENCE))
     source = path.read_text(encoding="utf-8")
     reference, stub = definitions(ast.parse(source)), definitions(ast.parse(stubs.stub_source(source, module=module)))
+    public = {n for n in reference if not any(p.startswith("_") and not p.startswith("__") for p in n.split("."))}
 
-    assert reference.keys() == stub.keys()
-    for name, (node, body) in stub.items():
-        ref_node, ref_body = reference[name]
+    assert public <= stub.keys() <= reference.keys()
+    for name in public:
+        (node, body), (ref_node, ref_body) = stub[name], reference[name]
         assert ast.dump(node.args) == ast.dump(ref_node.args), name
-        assert ast.get_docstring(node) == ast.get_docstring(ref_node), name
         assert [ast.dump(d) for d in node.decorator_list] == [ast.dump(d) for d in ref_node.decorator_list], name
-        public = not any(part.startswith("_") and not part.startswith("__") for part in name.split("."))
-        if public and ref_body and not trivial(ref_body):
-            raise_stub = ast.parse(f'raise NotImplementedError("{module}.{name}")').body
-            assert [ast.dump(s) for s in body] == [ast.dump(s) for s in raise_stub], f"{module}.{name} gives its solution away"
-    # Private helpers are stubbed too, unless the module calls them while importing: that the stubs
-    # import cleanly is shown by the run against them below.
+        doc = ast.get_docstring(node) or ""
+        assert "Formula" not in doc, f"{module}.{name} states its formula"
+        assert doc.split("\n")[0] == (ast.get_docstring(ref_node) or "").split("\n")[0], name
+        if ref_body and not trivial(ref_body) and not name.split(".")[-1].startswith("check_"):
+            written = [ast.dump(s) for s in body[:-1]]
+            assert written == [ast.dump(s) for s in ref_body[: len(written)]], f"{module}.{name}: only leading checks stay"
+            assert ast.unparse(body[-1]) == f"raise NotImplementedError('exercise: {module}.{name}')", name
 
 
 @pytest.fixture(scope="module")
@@ -215,7 +248,7 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
     catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
     for claim in catalogue.claims.values():
         assert f"### `{claim.id}`" in guide
-        assert claim.hint in guide
+        assert claim.hint not in guide or not claim.hint, "hints come on request (`grimoire exercises hint`)"
     # Every relative import of a written module resolves inside the learner's package.
     for relative in names - {"EXERCISES.md"}:
         text = (root / relative).read_text(encoding="utf-8")
@@ -238,20 +271,45 @@ def test_init_refuses_a_directory_that_holds_files(package):
         generate.write_exercises(root)
 
 
+def test_init_leaves_nothing_half_written_when_a_write_fails(tmp_path, monkeypatch):
+    """A full disk half-way: no package at DEST, no staging folder left, and DEST can be used again."""
+    calls, write = [], Path.write_text
+
+    def failing_write(self, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device")
+        return write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", failing_write)
+    with pytest.raises(OSError, match="No space left"):
+        generate.write_exercises(tmp_path / "mine")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert "params.py" in {p.as_posix() for p in generate.write_exercises(tmp_path / "mine")}
+
+
+def test_the_default_learner_folder_is_git_ignored():
+    """`mine/`, the folder the commands default to, never ends up in a commit of this repository."""
+    assert "/mine/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+
 def test_the_guide_names_the_functions_each_claim_calls(tmp_path):
     """spec_index reads `impl.<module>.<name>` per test and attributes it to that test's claims."""
     (tmp_path / "spec").mkdir()
     (tmp_path / "spec" / "test_x.py").write_text(
         "import pytest\n\n"
         "@pytest.mark.claim('first')\ndef test_a(impl):\n    impl.params.dense_params(1, 2)\n\n"
-        "@pytest.mark.claim('second')\ndef test_b(impl):\n    impl.conv.conv2d(1)\n"
+        "@pytest.mark.claim('second')\n@pytest.mark.parametrize('call', [lambda c: c.conv_output_length(5, 3)])\n"
+        "def test_b(impl, call):\n    call(impl.conv)\n    impl.digits.load()\n    impl.conv.PADDINGS\n"
     )
 
     index = generate.spec_index(tmp_path / "spec")
 
     assert index == {
         "first": {"files": ["spec/test_x.py"], "functions": ["params.dense_params"]},
-        "second": {"files": ["spec/test_x.py"], "functions": ["conv.conv2d"]},
+        # through a lambda too; a support module (digits) and a constant are no exercise
+        "second": {"files": ["spec/test_x.py"], "functions": ["conv.conv_output_length"]},
     }
 
 
@@ -298,7 +356,7 @@ def test_the_cli_reports_a_bad_selection_without_running_the_spec(package):
 
 
 def test_progress_shows_the_first_failing_claim_and_the_count():
-    """The first failing claim in catalogue order, its own test first, then 'N of M claims verified'."""
+    """The selected claims only, the first failure (actual vs expected), the hint offered, then the count."""
     catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
     a, b, c = list(catalogue.claims)[:3]
     status = {a: "verified", b: "failing", c: "pending"}
@@ -313,8 +371,10 @@ def test_progress_shows_the_first_failing_claim_and_the_count():
 
     claim = catalogue.claims[b]
     assert f"First failing claim: {b} ({claim.section}. {catalogue.sections[claim.section]})" in text
-    assert claim.statement in text and f"hint: {claim.hint}" in text
+    assert claim.statement in text and claim.hint not in text and f"grimoire exercises hint {b}" in text
     assert f"test: {own}" in text and "E   assert 1 == 2" in text and "[gw0]" not in text
+    assert "actual (your code):      1" in text and "expected (the claim's):  2" in text
+    assert [line.split() for line in text.splitlines()[:3]] == [["verified", a], ["failing", b], ["pending", c]]
     assert text.endswith("1 of 3 claims verified (1 failing, 1 pending)")
 
 
@@ -393,15 +453,16 @@ def runs(package, catalogue, tmp_path_factory):
     The exercise is the only function the spec calls for the first claim (catalogue order) that
     calls just one; the second run covers every claim whose tests call it.
     """
-    index = generate.spec_index(ROOT / "spec")
-    functions = {c: index.get(c, {}).get("functions", []) for c in catalogue.claims}
+    needs = path.claim_functions()
+    functions = {c: needs.get(c, []) for c in catalogue.claims if not path.is_validation(c)}
     first = next(c for c, f in functions.items() if len(f) == 1)
     target = functions[first][0]
     touched = [c for c, f in functions.items() if target in f]
 
     stubs_tmp, solved_tmp = tmp_path_factory.mktemp("stub-run"), tmp_path_factory.mktemp("one-exercise")
     generate.write_exercises(solved_tmp / "mine", keep=[target])
-    stubs = start_spec(package[0], list(catalogue.claims), stubs_tmp)
+    exercise_claims = [c for c in catalogue.claims if not path.is_validation(c)]  # what `check` runs
+    stubs = start_spec(package[0], exercise_claims, stubs_tmp)
     solved = start_spec(solved_tmp / "mine", touched, solved_tmp)
     return types.SimpleNamespace(
         stubs=finish_spec(stubs, stubs_tmp), solved=finish_spec(solved, solved_tmp),
@@ -418,6 +479,9 @@ def test_against_fresh_stubs_every_claim_needing_code_is_pending(runs):
     assert code == 0, output[-3000:]
     assert [i for i, s in status.items() if s == "failing"] == []
     assert len(needs_code) >= len(status) // 2, f"the bounded run covers only {sorted(needs_code)}"
+    assert {c.split("-")[0] for c in needs_code} and {
+        key for key in ledger.Catalogue.load(ROOT / "spec" / "claims.toml").sections
+    } == {ledger.Catalogue.load(ROOT / "spec" / "claims.toml").claims[c].section for c in needs_code}, "a section was left out"
     assert {i: status[i] for i in needs_code if status[i] not in ("pending", "skipped")} == {}
     assert [i for i, s in status.items() if s == "verified"] == []
 
@@ -425,7 +489,7 @@ def test_against_fresh_stubs_every_claim_needing_code_is_pending(runs):
 def test_every_pending_test_names_the_stub_it_reached(runs):
     """The pending message is the stub's own `module.function`, so a learner knows what to write."""
     records = runs.stubs[3]
-    pattern = rf"^pending: ({'|'.join(layout.CONCEPTS)})\.[\w.]+$|has no module"
+    pattern = rf"^pending: write ({'|'.join(layout.CONCEPTS)})(\.[\w.]+)?$"
 
     assert [r["message"] for r in records.values() if r["outcome"] == "pending" and not re.search(pattern, r["message"])] == []
 
@@ -433,7 +497,7 @@ def test_every_pending_test_names_the_stub_it_reached(runs):
 def test_filling_in_one_exercise_turns_exactly_its_claims_verified(runs, catalogue):
     """The reference body of one function makes the claims that waited only on it verified; nothing else moves."""
     before, (code, output, run, after) = runs.stubs[3], runs.solved
-    stub_message = f"pending: {runs.target}"
+    stub_message = f"pending: write {runs.target}"
     waits_on = {}  # claim -> the stubs its pending tests reached against fresh stubs
     for record in before.values():
         for claim in record["claims"]:
@@ -455,3 +519,143 @@ def test_filling_in_one_exercise_turns_exactly_its_claims_verified(runs, catalog
     text = check.progress(run, list(after.values()), runs.touched, catalogue)
     verified = sum(status[c] == "verified" for c in runs.touched)
     assert text.splitlines()[-1].startswith(f"{verified} of {len(runs.touched)} claims verified")
+
+
+# --- a scripted learner: init, one function right, one wrong, a TensorFlow error (one warm process) ---
+
+LEARNER = r"""
+import json, sys
+from pathlib import Path
+from grimoire.tooling.exercises import check, generate
+from grimoire.tooling.ledger import Catalogue
+
+mine = Path(sys.argv[1])
+catalogue = Catalogue.load(Path(sys.argv[2]))
+generate.write_exercises(mine, keep=[
+    "metrics.RootMeanSquaredError.__init__", "metrics.RootMeanSquaredError.update_state",
+    "metrics.RootMeanSquaredError.reset_state"])
+out = {}
+
+def edit(module, old, new):
+    path = mine / module
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+
+def run(name, claim):
+    code, ledger, records, _ = check.run_check(mine, [claim])
+    out[name] = {"code": code, "status": {r["id"]: r["status"] for r in ledger["claims"]}[claim],
+                 "records": [r for r in records if claim in r["claims"]],
+                 "text": check.progress(ledger, records, [claim], catalogue)}
+
+run("stub", "dense-params-formula")
+edit("params.py", 'raise NotImplementedError("exercise: params.dense_params")',
+     "return input_size * output_size + (output_size if use_bias else 0)")
+run("dense", "dense-params-formula")
+edit("conv.py", 'raise NotImplementedError("exercise: conv.conv_output_length")',
+     "return (length - kernel_size) // stride + 2  # off by one")
+run("conv", "conv-output-size")
+edit("metrics.py", 'raise NotImplementedError("exercise: metrics.RootMeanSquaredError.result")',
+     "return np.sqrt(self.squared_error_sum.numpy() / self.total_weight.numpy())  # eager-only")
+run("numpy", "metric-train-vs-test")
+print("RESULT " + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def learner(tmp_path_factory):
+    """One learner's session, scripted, in one process (the checks run in it, as --watch does)."""
+    tmp = tmp_path_factory.mktemp("learner-session")
+    script = tmp / "learner.py"
+    script.write_text(LEARNER, encoding="utf-8")
+    process = subprocess.run([sys.executable, str(script), str(tmp / "mine"), str(ROOT / "spec" / "claims.toml")],
+                             cwd=tmp, capture_output=True, text=True)
+    lines = [line for line in process.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, process.stdout[-3000:] + process.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def test_a_fresh_claim_is_pending_and_names_the_function_to_write(learner):
+    """Before any code: pending, waiting on params.dense_params, and nothing failing."""
+    assert learner["stub"]["status"] == "pending"
+    assert "Next: write params.dense_params" in learner["stub"]["text"]
+
+
+def test_the_bare_formula_verifies_its_concept_claim(learner):
+    """dense_params written as the formula alone (the stub's checks above it) verifies dense-params-formula."""
+    assert (learner["dense"]["status"], learner["dense"]["code"]) == ("verified", 0)
+    assert learner["dense"]["text"].endswith("1 of 1 claims verified")
+
+
+def test_a_wrong_formula_fails_naming_the_wrong_value(learner):
+    """An off-by-one conv_output_length fails, with your value and the expected one side by side."""
+    conv = learner["conv"]
+    assert conv["status"] == "failing"
+    actual = re.search(r"actual \(your code\):\s+(\d+)", conv["text"])
+    expected = re.search(r"expected \(the claim's\):\s+(\d+)", conv["text"])
+    assert actual and expected and int(actual.group(1)) == int(expected.group(1)) + 1, conv["text"]
+    assert "reproduce_failure" not in conv["text"] and "grimoire exercises hint conv-output-size" in conv["text"]
+
+
+def test_tensorflows_not_implemented_error_is_a_failure_not_pending(learner):
+    """result() returning numpy fails inside fit with TensorFlow's own message; it is not 'not written yet'."""
+    numpy = learner["numpy"]
+    failed = [r for r in numpy["records"] if r["outcome"] == "failed"]
+    assert numpy["status"] == "failing"
+    assert any("NotImplementedError: numpy() is only available when eager execution is enabled" in r["traceback"]
+               for r in failed), failed
+
+
+# --- next, hint, solution ------------------------------------------------------------------------
+
+from grimoire.tooling.exercises import guide  # noqa: E402 (with the tests that use it)
+
+
+def test_next_names_the_first_unwritten_function_its_claim_docs_and_command(tmp_path, capsys):
+    """`grimoire exercises next`: the first stub on the path; once written, the step after it."""
+    mine = tmp_path / "mine"
+    generate.write_exercises(mine)
+    assert cli.main(["exercises", "next", str(mine)]) == 0
+    first = capsys.readouterr().out
+    generate.write_exercises(tmp_path / "two", keep=["params.dense_params"])
+    second = guide.describe_next(tmp_path / "two")
+
+    assert first.startswith(f"Step 1 of ") and "write `dense_params` in" in first
+    assert "docs/parameters.md#" in first and f"grimoire exercises check {mine} --claim dense-params-formula" in first
+    assert second.startswith("Step 2 of ") and "dense_params`" not in second.splitlines()[0]
+
+
+def test_hint_is_printed_on_request_only(capsys):
+    """`hint ID` prints the catalogue's hint; an unknown id is a one-line error."""
+    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    assert cli.main(["exercises", "hint", "dense-params-formula"]) == 0
+    assert capsys.readouterr().out.strip() == f"dense-params-formula: {catalogue.claims['dense-params-formula'].hint}"
+    with pytest.raises(SystemExit, match="must be a claim id"):
+        cli.main(["exercises", "hint", "no-such-claim"])
+
+
+def test_the_solution_opens_only_once_its_claim_verifies(monkeypatch, tmp_path):
+    """The reference's code of a function, only after the learner's package verifies its claim."""
+    seen = []
+
+    def fake_check(impl, claims, status):
+        seen.append(claims)
+        return 0, {"claims": [{"id": c, "status": status} for c in claims]}, [], ""
+
+    monkeypatch.setattr(guide, "run_check", lambda impl, claims: fake_check(impl, claims, "pending"))
+    code, text = guide.solution("params.dense_params", impl=tmp_path)
+    assert code == 1 and "def dense_params" not in text and "dense-params-formula (pending)" in text
+    monkeypatch.setattr(guide, "run_check", lambda impl, claims: fake_check(impl, claims, "verified"))
+    code, text = guide.solution("params.dense_params", impl=tmp_path)
+    assert code == 0 and "def dense_params(input_size, output_size, *, use_bias=True):" in text
+    assert seen == [["dense-params-formula"]] * 2
+
+
+def test_watch_reruns_only_the_claims_whose_functions_changed():
+    """A changed function maps to its claims; a change the path cannot place runs everything."""
+    needs = {"a": ["params.dense_params"], "b": ["conv.same_padding"], "c": ["params.dense_params", "conv.same_padding"]}
+    before = {"params.dense_params": "x", "conv.same_padding": "y"}
+
+    assert watch.changed_claims(before, {**before, "params.dense_params": "x2"}, needs, ["a", "b", "c"]) == ["a", "c"]
+    assert watch.changed_claims(before, dict(before), needs, ["a", "b", "c"]) == []
+    assert watch.changed_claims(before, {**before, "params.mine": "z"}, needs, ["a", "b"]) is None

@@ -51,7 +51,7 @@ def test_two():
 
 @pytest.mark.claim("pending")
 def test_three():
-    raise NotImplementedError("write me")
+    raise NotImplementedError("exercise: shapes.area")
 
 @pytest.mark.claim("skipped")
 def test_four():
@@ -105,11 +105,26 @@ def test_a_failure_shows_the_claim_and_its_hint(project):
 
 
 def test_pending_is_reported_as_a_skip_not_an_error(project):
-    """A NotImplementedError makes the test pending, shown as a skip with its message."""
+    """A stub's marked NotImplementedError makes the test pending, shown as a skip naming the function."""
     result, _, _ = ledger(project, "-rs")
 
-    result.stdout.fnmatch_lines(["SKIPPED*pending: write me"])
+    result.stdout.fnmatch_lines(["SKIPPED*pending: write shapes.area"])
     result.assert_outcomes(passed=5, failed=1, skipped=2)
+
+
+@pytest.mark.parametrize("message", [
+    pytest.param("numpy() is only available when eager execution is enabled.", id="tensorflow"),
+    pytest.param("", id="bare"),
+    pytest.param("exercise: written by hand, not a stub", id="not-a-name"),
+])
+def test_any_other_not_implemented_error_is_a_failure_with_its_message(project, message):
+    """Only the stub marker means "not written yet"; TensorFlow's NotImplementedError is a real failure."""
+    project.makepyfile(test_claims=TESTS.replace('"exercise: shapes.area"', repr(message)))
+    result, rows, _ = ledger(project)
+
+    assert rows["pending"]["status"] == "failing"
+    if message:
+        result.stdout.fnmatch_lines([f"*NotImplementedError: {message}*"])
 
 
 def test_a_passing_selection_is_verified_and_the_rest_is_not_run(project):

@@ -1,12 +1,26 @@
-"""Checking a learner's package: the spec run through `--impl`, then the first failure and the progress."""
+"""Checking a learner's package: the spec run through `--impl`, then a summary a learner can read.
+
+A check of one claim or one section runs in this process, without xdist (see `runner`); a check of
+everything uses the workers. Pytest's own output is kept out of the way: the summary shows the
+selected claims only, the first failure with its assertion (actual against expected), the command
+that prints the hint, and the next function to write.
+
+Validation claims (`*-errors`) are not run in exercise mode: the stubs keep the reference's argument
+checks, so they count as solved.
+"""
 
 import json
+import re
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 from ..ledger import Catalogue, scan_claim_markers
-from ..project import project_root, run_spec
+from ..project import project_root
+from . import runner
+from .path import is_validation
+
+SMALL = 12  # up to this many claims, one line each; more, and only the counts
 
 
 def select_claims(catalogue, *, section=None, claim=None):
@@ -31,80 +45,143 @@ def select_claims(catalogue, *, section=None, claim=None):
 def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir):
     """The pytest arguments that check `impl` on `claims` and write the two JSON files."""
     args = [f"--impl={Path(impl).resolve()}", f"--ledger-json={ledger_json}", f"--outcomes-json={report_json}",
-            "-m", "not tooling", "-q", "--tb=short", "-rN"]
-    catalogue_ids = set(Catalogue.load(Path(spec_dir) / "claims.toml").claims)
-    if set(claims) != catalogue_ids:
-        files = sorted({
-            path.relative_to(Path(spec_dir).parent).as_posix()
-            for path, ids in scan_claim_markers(spec_dir).items()
-            if set(ids) & set(claims)
-        })
-        if not files:
-            raise ValueError(f"No test in {Path(spec_dir).name}/ names {', '.join(claims)} yet: there is nothing to check.")
-        args += [f"--claims={','.join(claims)}", *files]
-    else:
-        args.append(Path(spec_dir).name)
-    return args
+            "-m", "not tooling", "-q", "--tb=short", "-rN", "-p", "no:randomly"]
+    files = sorted({
+        path.relative_to(Path(spec_dir).parent).as_posix()
+        for path, ids in scan_claim_markers(spec_dir).items()
+        if set(ids) & set(claims)
+    })
+    if not files:
+        raise ValueError(f"No test in {Path(spec_dir).name}/ names {', '.join(claims)} yet: there is nothing to check.")
+    return args + [f"--claims={','.join(claims)}", *files]
 
 
-def progress(ledger, records, claims, catalogue):
-    """The end of a check: the first failing claim in catalogue order, then the progress line."""
+def run_check(impl, claims, *, in_process=True, parallel=True):
+    """Runs the spec on `claims` against `impl`; returns `(exit code, ledger, records, pytest output)`."""
+    root = project_root()
+    with tempfile.TemporaryDirectory(prefix="grimoire-check-") as tmp:
+        ledger_json, report_json = Path(tmp, "ledger.json"), Path(tmp, "tests.json")
+        args = check_arguments(impl, claims, ledger_json, report_json, spec_dir=root / "spec")
+        if in_process:
+            code, output = runner.run_in_process(args, impl=impl)
+        else:
+            code, output = runner.run_in_workers(args, parallel=parallel)
+        ledger = json.loads(ledger_json.read_text(encoding="utf-8")) if ledger_json.is_file() else None
+        records = json.loads(report_json.read_text(encoding="utf-8")) if report_json.is_file() else []
+    return code, ledger, records, output
+
+
+def progress(ledger, records, claims, catalogue, *, solved=()):
+    """The summary of a check: claim lines, the first failure, the next function, the count.
+
+    Args:
+        ledger: the ledger JSON (`{"claims": [{"id", "status"}, ...]}`).
+        records: the `--outcomes-json` records of the run.
+        claims: the claim ids the learner asked about, in catalogue order.
+        catalogue: the claim catalogue.
+        solved: validation claims left out of the run (the stubs hold their checks).
+    """
     status = {row["id"]: row["status"] for row in ledger["claims"]}
     lines = []
+    if len(claims) <= SMALL:
+        width = max(len(c) for c in claims)
+        lines += [f"  {status.get(c, 'untested'):9} {c:{width}}  {_needs(c, records) if status.get(c) == 'pending' else ''}".rstrip()
+                  for c in claims]
     failing = [c for c in claims if status.get(c) == "failing"]
     if failing:
-        first = catalogue.claims[failing[0]]
-        lines += ["", f"First failing claim: {first.id} ({first.section}. {catalogue.sections[first.section]})",
-                  f"  {first.statement}"]
-        if first.hint:
-            lines.append(f"  hint: {first.hint}")
-        # The claim's own test module (test_<id>.py) first: it states the claim most directly.
-        own = f"test_{first.id.replace('-', '_')}.py"
-        failed = sorted(
-            (r for r in records if first.id in r["claims"] and r["outcome"] == "failed"),
-            key=lambda r: (Path(r["nodeid"].split("::")[0]).name != own, r["nodeid"]),
-        )
-        if failed:
-            traceback = [line for line in (failed[0]["traceback"] or failed[0]["message"]).splitlines()
-                         if not line.startswith("[gw")]  # xdist's worker banner
-            lines += [f"  test: {failed[0]['nodeid']}", "", _indent("\n".join(traceback))]
+        lines += _first_failure(catalogue.claims[failing[0]], records, catalogue)
+    pending = [c for c in claims if status.get(c) == "pending"]
+    if pending and not failing:
+        first = _needs(pending[0], records, bare=True)
+        lines += ["", f"Next: write {first} (claim {pending[0]} waits on it)." if first else f"Next: claim {pending[0]}."]
     counts = Counter(status.get(c, "untested") for c in claims)
     rest = ", ".join(f"{n} {s}" for s, n in counts.items() if s != "verified")
     lines += ["", f"{counts.get('verified', 0)} of {len(claims)} claims verified" + (f" ({rest})" if rest else "")]
+    if solved:
+        lines.append(f"{len(solved)} validation claims ({', '.join(solved)}) come solved: your stubs keep the argument checks.")
     return "\n".join(lines)
+
+
+def _needs(claim_id, records, *, bare=False):
+    """The first stub a pending test of the claim reached (`params.dense_params`), as `waits on ...`."""
+    for record in records:
+        if claim_id in record["claims"] and record["outcome"] == "pending":
+            name = record["message"].removeprefix("pending: write ").strip()
+            return name if bare else f"(waits on {name})"
+    return ""
+
+
+def _first_failure(claim, records, catalogue):
+    lines = ["", f"First failing claim: {claim.id} ({claim.section}. {catalogue.sections[claim.section]})",
+             f"  {claim.statement}"]
+    # The claim's own test module (test_<id>.py) first: it states the claim most directly.
+    own = f"test_{claim.id.replace('-', '_')}.py"
+    failed = sorted(
+        (r for r in records if claim.id in r["claims"] and r["outcome"] == "failed"),
+        key=lambda r: (Path(r["nodeid"].split("::")[0]).name != own, r["nodeid"]),
+    )
+    if failed:
+        lines += [f"  test: {failed[0]['nodeid']}", "", _indent(readable(failed[0]["traceback"] or failed[0]["message"]))]
+        lines += _actual_expected(failed[0]["traceback"] or failed[0]["message"])
+    if claim.hint:
+        lines += ["", f"  Stuck? `grimoire exercises hint {claim.id}` prints a hint."]
+    return lines
+
+
+def readable(traceback):
+    """A failure's text without what helps the spec's authors, not a learner (xdist banners, blobs)."""
+    drop = ("[gw", "@reproduce_failure", "You can reproduce this example", "reproduce_failure(")
+    return "\n".join(line for line in traceback.splitlines() if not any(d in line for d in drop))
+
+
+_COMPARISON = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) (==|!=|<=|>=|<|>|is) (.+)$")
+
+
+def _actual_expected(traceback):
+    """`actual:` and `expected:` lines from pytest's first `E   assert X == Y` line.
+
+    The spec writes its assertions as `assert <your value> == <the oracle's>`, so the left side is
+    what your code gave and the right side what the claim says it should be.
+    """
+    for line in traceback.splitlines():
+        match = _COMPARISON.match(line.strip())
+        if match and match.group(2) == "==":
+            return ["", f"  actual (your code):      {match.group(1)}", f"  expected (the claim's):  {match.group(3)}"]
+    return []
 
 
 def _indent(text, prefix="  "):
     return "\n".join(prefix + line if line else line for line in text.rstrip().splitlines())
 
 
-def check(impl, *, section=None, claim=None, parallel=True):
-    """Runs the spec against the package at `impl` and prints the first failure and the progress.
+def check(impl, *, section=None, claim=None, parallel=True, in_process=None):
+    """Runs the spec against the package at `impl` and prints the summary.
 
     Args:
         impl: the learner's package directory (the one `init` wrote).
         section: a section key (`"A"`) to check only its claims.
         claim: a claim id to check only that claim.
-        parallel: use pytest-xdist when the machine has more than one core.
+        parallel: use pytest-xdist for a check of every claim.
+        in_process: run pytest in this process (default: for a claim or a section).
 
     Returns:
-        pytest's exit code (0 when every selected test passed or is pending).
+        0 when every selected test passed or is pending, else pytest's exit code.
     """
     root = project_root()
     catalogue = Catalogue.load(root / "spec" / "claims.toml")
-    claims = select_claims(catalogue, section=section, claim=claim)
+    selected = select_claims(catalogue, section=section, claim=claim)
     if not (Path(impl) / "__init__.py").is_file():
         raise ValueError(
             f"Argument `impl` must be a package directory (with __init__.py). Received: impl={str(impl)!r}. "
             "Create one with `grimoire exercises init DIR`."
         )
-    with tempfile.TemporaryDirectory(prefix="grimoire-check-") as tmp:
-        ledger_json, report_json = Path(tmp, "ledger.json"), Path(tmp, "tests.json")
-        code = run_spec(check_arguments(impl, claims, ledger_json, report_json, spec_dir=root / "spec"), parallel=parallel)
-        if not ledger_json.is_file():
-            print("grimoire: the spec did not run to the end (see pytest's output above).")
-            return code or 1
-        ledger = json.loads(ledger_json.read_text(encoding="utf-8"))
-        records = json.loads(report_json.read_text(encoding="utf-8")) if report_json.is_file() else []
-    print(progress(ledger, records, claims, catalogue))
+    claims = [c for c in selected if claim is not None or not is_validation(c)]
+    solved = [c for c in selected if c not in claims]
+    in_process = (section is not None or claim is not None) if in_process is None else in_process
+    code, ledger, records, output = run_check(impl, claims, in_process=in_process, parallel=parallel)
+    if ledger is None:
+        print(output[-5000:])
+        print("grimoire: the spec did not run to the end (see pytest's output above).")
+        return code or 1
+    print(progress(ledger, records, claims, catalogue, solved=solved))
     return code

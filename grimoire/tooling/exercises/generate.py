@@ -1,33 +1,21 @@
 """A learner's package: the concept modules stubbed, the support modules copied, and EXERCISES.md."""
 
 import ast
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from ..layout import CONCEPTS, SUPPORTS
-from ..ledger import Catalogue, scan_claim_markers
-from ..project import project_root
+from .index import REFERENCE, _dotted, _module_files, spec_index  # noqa: F401 (spec_index: re-exported)
+from .path import exercises_guide
 from .stubs import stub_source
 
-REFERENCE = Path(__file__).resolve().parents[2]
 
 HEADER = (
     "# Exercise generated from the Grimoire reference by `grimoire exercises init`.\n"
     "# Replace each `raise NotImplementedError(...)` with your code; EXERCISES.md lists the claims.\n"
 )
-
-
-def _module_files(root, name):
-    """The .py files of module `name` under `root`: one file, or every file of a package."""
-    if (root / name).is_dir() and (root / name / "__init__.py").is_file():
-        return sorted(p for p in (root / name).rglob("*.py") if "__pycache__" not in p.parts)
-    if (root / f"{name}.py").is_file():
-        return [root / f"{name}.py"]
-    return []
-
-
-def _dotted(relative):
-    parts = list(relative.with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _relative_imports(relative, source, root):
@@ -70,15 +58,19 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
     concepts = {name: _module_files(reference, name) for name in CONCEPTS}
     solved = {}
     for name in keep:
-        module, _, function = name.rpartition(".")
-        solved.setdefault(module, []).append(function)
+        parts = name.split(".")
+        cut = next((i for i in range(len(parts) - 1, 0, -1)
+                    if (reference / Path(*parts[:i])).with_suffix(".py").is_file()), len(parts) - 1)
+        solved.setdefault(".".join(parts[:cut]), []).append(".".join(parts[cut:]))
 
+    exported = _private_imports(reference)
     written = {}  # relative path -> text
     for name, files in concepts.items():
         for path in files:
             relative = path.relative_to(reference)
             module = _dotted(relative)
-            text = stub_source(path.read_text(encoding="utf-8"), module=module, keep=solved.pop(module, ()))
+            text = stub_source(path.read_text(encoding="utf-8"), module=module, keep=solved.pop(module, ()),
+                               exported=exported.get(module, ()))
             written[relative] = HEADER + text
     if solved:
         raise ValueError(f"Argument `keep` names modules that are not exercises: {sorted(solved)}. Known: {list(CONCEPTS)}")
@@ -97,91 +89,48 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
             todo += _relative_imports(relative, written[relative], reference)
 
     written[Path("EXERCISES.md")] = exercises_guide()
-    for relative, text in written.items():
-        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
-        (dest / relative).write_text(text, encoding="utf-8")
+    _write_tree(dest, written)
     return sorted(written)
 
 
-def spec_index(spec_dir=None):
-    """For each claim id: the spec files that name it and the `impl.<module>.<name>` its tests call.
+def _write_tree(dest, files):
+    """Writes `files` into a temporary folder next to `dest`, then renames it into place.
 
-    Read from the spec's source, like the ledger's `scan_claim_markers`: a test function's calls go
-    to the claims its markers name (or the module's `pytestmark`); calls outside test functions go
-    to every claim of the file.
-
-    Returns:
-        A dict `claim id -> {"files": [relative paths], "functions": [dotted names]}`.
+    A full disk or an interrupted run leaves no half-written package at `dest`, only a hidden
+    `.NAME-*` folder that is removed on the way out.
     """
-    spec_dir = Path(spec_dir) if spec_dir else project_root() / "spec"
-    index = {}
-    for path, file_ids in scan_claim_markers(spec_dir).items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        uses = {}  # claim id -> functions
-        tests = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
-        module_ids = [i for n in tree.body if _assigns(n, "pytestmark") for i in _claim_ids(n)]
-        in_tests = set()
-        for test in tests:
-            calls = _impl_calls(test)
-            in_tests |= {id(n) for n in ast.walk(test)}
-            for claim_id in [i for d in test.decorator_list for i in _claim_ids(d)] or module_ids or file_ids:
-                uses.setdefault(claim_id, set()).update(calls)
-        elsewhere = _impl_calls(tree, skip=in_tests)
-        for claim_id in file_ids:
-            entry = index.setdefault(claim_id, {"files": [], "functions": set()})
-            entry["files"].append(path.relative_to(spec_dir.parent).as_posix())
-            entry["functions"] |= uses.get(claim_id, set()) | elsewhere
-    return {k: {"files": v["files"], "functions": sorted(v["functions"])} for k, v in index.items()}
+    dest = dest.absolute()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}-"))
+    try:
+        for relative, text in files.items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            (staging / relative).write_text(text, encoding="utf-8")
+        os.chmod(staging, 0o777 & ~_umask())
+        if dest.exists():
+            dest.rmdir()  # empty (checked above): the rename below needs the name free
+        os.rename(staging, dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
-def _impl_calls(tree, skip=()):
-    """The `impl.<module>.<name>` chains under `tree`, as dotted names."""
-    return {
-        f"{node.value.attr}.{node.attr}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Attribute)
-        and isinstance(node.value.value, ast.Name)
-        and node.value.value.id == "impl"
-        and id(node) not in skip
-    }
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
-def _claim_ids(tree):
-    return [
-        a.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "claim"
-        for a in node.args
-        if isinstance(a, ast.Constant) and isinstance(a.value, str)
-    ]
-
-
-def _assigns(node, name):
-    return isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
-
-
-def exercises_guide(catalogue=None, index=None):
-    """The EXERCISES.md written next to the stubs: per claim its statement, hint, functions and tests."""
-    root = project_root()
-    catalogue = catalogue or Catalogue.load(root / "spec" / "claims.toml")
-    index = spec_index(root / "spec") if index is None else index
-    out = [
-        "# Exercises",
-        "",
-        "Each function in this package raises `NotImplementedError`: write it, then run",
-        "`grimoire exercises check .` (or `--section A`, `--claim <id>`, `--watch`). A claim whose",
-        "functions you have not written yet stays `pending`; write one function at a time.",
-        "The study text is in the repository's `docs/`; the tests are in `spec/`.",
-    ]
-    for key, title in catalogue.sections.items():
-        out += ["", f"## {key}. {title}"]
-        for claim in (c for c in catalogue.claims.values() if c.section == key):
-            entry = index.get(claim.id, {"files": [], "functions": []})
-            out += ["", f"### `{claim.id}`", "", claim.statement]
-            if claim.hint:
-                out += ["", f"Hint: {claim.hint}"]
-            if entry["functions"]:
-                out += ["", "Functions: " + ", ".join(f"`{f}`" for f in entry["functions"])]
-            out += ["", "Spec: " + (", ".join(f"`{f}`" for f in entry["files"]) or "no test yet")]
-    return "\n".join(out) + "\n"
+def _private_imports(reference):
+    """`module -> private names` that other modules of the package import from it by name."""
+    out = {}
+    for path in sorted(reference.rglob("*.py")):
+        if "__pycache__" in path.parts or "tooling" in path.relative_to(reference).parts:
+            continue
+        relative = path.relative_to(reference)
+        package = list(relative.parent.parts)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level and node.module:
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join(base + node.module.split("."))
+                out.setdefault(module, set()).update(a.name for a in node.names if a.name.startswith("_"))
+    return out

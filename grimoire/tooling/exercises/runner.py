@@ -1,0 +1,67 @@
+"""Running the spec for a check: in this process for a few claims, in workers for all of them.
+
+A check of one claim or one section runs pytest in the process that asked (`pytest.main`): no
+interpreter to start, no xdist workers, each importing TensorFlow again. Between two runs in the same
+process (`--watch`) the learner's package is dropped from `sys.modules`, so the next run imports
+what was just saved, while TensorFlow, Keras and the spec's own modules stay loaded.
+"""
+
+import contextlib
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..project import project_root, pytest_command
+
+
+def forget_package(impl):
+    """Drops the modules of the package at `impl` from `sys.modules`; returns how many it dropped.
+
+    `Implementation.load` imports a package directory under a name of its own
+    (`grimoire_impl_<folder>_<hash>`); every module whose file lies under `impl` goes.
+    """
+    folder = Path(impl).resolve()
+    names = [
+        name for name, module in list(sys.modules.items())
+        if getattr(module, "__file__", None) and _under(Path(module.__file__), folder)
+    ]
+    for name in names:
+        del sys.modules[name]
+    return len(names)
+
+
+def _under(path, folder):
+    try:
+        return folder in path.resolve().parents
+    except OSError:
+        return False
+
+
+def run_in_process(args, *, impl=None, quiet=True):
+    """Runs pytest on `args` in this process from the project root; returns `(exit code, output)`.
+
+    With `quiet`, pytest's own output is captured and returned rather than printed: the check prints
+    its own summary, and pytest's output only when the run could not start.
+    """
+    if impl is not None:
+        forget_package(impl)
+    here = os.getcwd()
+    output = io.StringIO()
+    try:
+        os.chdir(project_root())
+        with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
+            code = pytest.main(list(args))
+    finally:
+        os.chdir(here)
+    return int(code), output.getvalue()
+
+
+def run_in_workers(args, *, parallel=True):
+    """Runs pytest on `args` in a subprocess (xdist workers when `parallel`); returns `(code, output)`."""
+    process = subprocess.run(pytest_command(args, parallel=parallel), cwd=project_root(),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process.returncode, process.stdout

@@ -1,0 +1,87 @@
+"""Time to verdict in learning mode: from "check" to the claim's status, as a learner waits for it.
+
+Four numbers (seconds, one round each: a learner's wait is one cold start, not a mean of warm ones):
+
+    cold single claim      `grimoire exercises check DIR --claim dense-params-formula`, a new process
+    warm re-check          the same claim again in a process that already ran it, after a save (--watch)
+    trained fixture, cold  `--claim convnet-learns` with an empty fixture cache: trains the convnet
+    trained fixture, cached  the same with the cache the cold run filled
+
+Targets on a 2-core machine: cold single claim <= 10 s, warm re-check <= 2 s. The machine's load
+average is recorded next to each number (`extra_info["load"]`): on a shared machine the wall time
+grows with it. Run: `pytest spec/benchmarks/test_time_to_verdict.py --benchmark-only -n 0`.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from grimoire.tooling.exercises import check, generate
+
+# Tooling benchmarks: they time the learning tools, they prove no claim.
+pytestmark = pytest.mark.tooling
+
+COLD_TARGET, WARM_TARGET = 10.0, 2.0
+
+
+@pytest.fixture(scope="module")
+def learner(tmp_path_factory):
+    """A learner's package with dense_params written (the reference's body)."""
+    mine = tmp_path_factory.mktemp("verdict") / "mine"
+    generate.write_exercises(mine, keep=["params.dense_params"])
+    return mine
+
+
+def _cli(mine, claim, env=None):
+    command = [sys.executable, "-m", "grimoire.tooling.cli", "exercises", "check", str(mine), "--claim", claim]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
+
+
+def _record(benchmark, seconds, target=None):
+    benchmark.extra_info.update({"seconds": round(seconds, 2), "load": os.getloadavg(), "target_s": target})
+
+
+def test_cold_single_claim(benchmark, learner):
+    """A new process checks one claim: Python, pytest, TensorFlow and the claim's tests, nothing else."""
+    result = benchmark.pedantic(_cli, args=(learner, "dense-params-formula"), rounds=1, iterations=1)
+
+    assert "verified  dense-params-formula" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+    _record(benchmark, benchmark.stats.stats.max, COLD_TARGET)
+
+
+def test_warm_recheck_after_a_save(benchmark, learner):
+    """In a process that already checked the claim, a save and a second check (what --watch does)."""
+    check.run_check(learner, ["dense-params-formula"])  # warm-up: TensorFlow and the spec loaded
+    params = learner / "params.py"
+
+    def save_and_check():
+        params.write_text(params.read_text(encoding="utf-8") + "\n# saved\n", encoding="utf-8")
+        return check.run_check(learner, ["dense-params-formula"])
+
+    _, ledger, _, output = benchmark.pedantic(save_and_check, rounds=1, iterations=1)
+
+    status = {row["id"]: row["status"] for row in ledger["claims"]}
+    assert status["dense-params-formula"] == "verified", output[-2000:]
+    _record(benchmark, benchmark.stats.stats.max, WARM_TARGET)
+
+
+@pytest.fixture(scope="module")
+def fixture_cache(tmp_path_factory):
+    return {"GRIMOIRE_CACHE": str(tmp_path_factory.mktemp("fixture-cache"))}
+
+
+@pytest.mark.parametrize("state", ["cold", "cached"])
+def test_claim_with_a_trained_fixture(benchmark, learner, fixture_cache, state):
+    """convnet-learns needs the trained digits convnet: trained on the first run, loaded from disk after."""
+    from pathlib import Path
+
+    filled = any(Path(fixture_cache["GRIMOIRE_CACHE"]).iterdir())
+    assert filled == (state == "cached"), "the cold case runs first and fills the cache"
+    started = time.perf_counter()
+    result = benchmark.pedantic(_cli, args=(learner, "convnet-learns", fixture_cache), rounds=1, iterations=1)
+
+    assert "convnet-learns" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+    _record(benchmark, time.perf_counter() - started)
