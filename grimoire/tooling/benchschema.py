@@ -76,6 +76,11 @@ def interleaved_ratio_key(other):
     return f"{INTERLEAVED}ratio_to_{other}"
 
 
+# Learning mode's time to verdict (spec/benchmarks/test_time_to_verdict.py): wall seconds of one
+# check as a learner runs it, the load average then, and the target in seconds (None: no target).
+VERDICT_SECONDS, VERDICT_LOAD, VERDICT_TARGET = "seconds", "load", "target_s"
+
+
 # --- quick mode (`pytest --benchmark-quick`, `grimoire report --quick`) ---------------------------
 
 # The slowest cases (seconds per call on 2 cores), left out in quick mode; matched on test ids.

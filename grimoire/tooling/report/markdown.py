@@ -175,6 +175,22 @@ def machine_markdown(machine_info=None, versions=None):
     return "\n".join(f"- {k}: {info[k]}" for k in keys if k in info)
 
 
+def verdict_markdown(data):
+    """Learning mode's time to verdict: each case's wall time next to its target and the load then."""
+    rows = [b for b in data.get("benchmarks", []) if schema.VERDICT_SECONDS in b.get("extra_info", {})]
+    if not rows:
+        return ""
+    lines = ["| case | wall time | target | met | load average (1, 5, 15 min) |", "|---|---|---|---|---|"]
+    for bench in rows:
+        info = bench["extra_info"]
+        target = info.get(schema.VERDICT_TARGET)
+        met = "-" if target is None else ("yes" if info[schema.VERDICT_SECONDS] <= target else "**no**")
+        load = ", ".join(f"{x:.1f}" for x in info.get(schema.VERDICT_LOAD) or ())
+        lines.append(f"| {bench.get('name', '')} | {info[schema.VERDICT_SECONDS]:.1f} s | "
+                     f"{'-' if target is None else f'{target:g} s'} | {met} | {load or '-'} |")
+    return "\n".join(lines)
+
+
 def mistakes_markdown(results):
     """The mistakes table: each planted mistake, the claim that caught it and its first failing assertion."""
     real = [r for r in results if not r["equivalent"]]
@@ -235,6 +251,11 @@ def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=F
                       f"{'yes' if t['met'] else '**no**'} |" for t in targets]
             lines.append("")
         lines += ["### All benchmarks", "", benchmark_markdown(rows), ""]
+    verdicts = verdict_markdown(bench or {})
+    if verdicts:
+        lines += ["### Learning mode: time to verdict", "",
+                  "Wall time of one `grimoire exercises check` as a learner runs it; it grows with the machine's load.",
+                  "", verdicts, ""]
     else:
         lines += ["_No benchmark results: the benchmarks phase did not run or wrote nothing._", ""]
 
