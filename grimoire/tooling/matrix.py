@@ -164,9 +164,12 @@ def install_requirements(cell, root="."):
     return reqs
 
 
-def pytest_args(ledger_json):
-    """The spec run of one cell: all of it, serially (cells share a small machine), ledger as JSON."""
-    return ["-m", "pytest", "-n", "0", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--ledger-json", str(ledger_json)]
+def pytest_args(ledger_json, select=()):
+    """The spec run of one cell, serially (cells share a small machine), ledger as JSON.
+
+    `select`: test paths to run instead of the whole spec; claims outside them are 'not run'.
+    """
+    return ["-m", "pytest", "-n", "0", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--ledger-json", str(ledger_json), *select]
 
 
 def cell_environment(cell):
@@ -226,7 +229,7 @@ def _run_logged(cmd, log_path, timeout, mode="w", **kwargs):
     return code, round(time.monotonic() - start, 1)
 
 
-def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable):
+def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable, select=()):
     """Installs and runs one cell; returns its matrix.json record (never raises for a broken cell)."""
     env_dir = out / "envs" / cell.name
     logs = out / "logs"
@@ -235,6 +238,8 @@ def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable):
     ledger.parent.mkdir(parents=True, exist_ok=True)
     ledger.unlink(missing_ok=True)  # a stale ledger must not pass for this run's
     record = {**asdict(cell), "cell": cell.name, "status": "", "seconds": {}, "summary": {}, "claims": {}}
+    if select:
+        record["selection"] = list(select)
     uv = shutil.which("uv") or "uv"
     if env_dir.exists():
         shutil.rmtree(env_dir)
@@ -250,7 +255,7 @@ def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable):
         record["log"] = f"logs/{cell.name}.install.log"
     else:
         code, seconds = _run_logged(
-            [str(env_python), *pytest_args(ledger.resolve())], logs / f"{cell.name}.run.log", RUN_TIMEOUT,
+            [str(env_python), *pytest_args(ledger.resolve(), select)], logs / f"{cell.name}.run.log", RUN_TIMEOUT,
             cwd=root, env=cell_environment(cell),
         )
         record["seconds"]["run"] = seconds
@@ -277,6 +282,8 @@ def build_parser():
     p.add_argument("--offline", action="store_true", help="use the version lists recorded in this module")
     p.add_argument("--keep-envs", action="store_true", help="keep each cell's virtual environment")
     p.add_argument("--dry-run", action="store_true", help="list the cells and stop")
+    p.add_argument("--select", help="comma-separated test paths to run instead of the whole spec (a quicker, partial table)")
+    p.add_argument("--keep-existing", action="store_true", help="keep the cells of DIR/matrix.json that this run does not redo")
     return p
 
 
@@ -302,16 +309,18 @@ def main(argv=None):
     if args.dry_run:
         return 0
     catalogue = matrix_report.load_catalogue(ROOT / "spec" / "claims.toml")
+    names = {c.name for c in cells}
+    kept = [r for r in matrix_report.read_records(out) if r["cell"] not in names] if args.keep_existing else []
     records = []
     for i, cell in enumerate(cells, 1):
         print(f"[{i}/{len(cells)}] {cell.name}: installing and running ...", flush=True)
-        record = run_cell(cell, out, keep_env=args.keep_envs)
-        records.append(record)
+        records.append(run_cell(cell, out, keep_env=args.keep_envs, select=_split(args.select) or ()))
+        record = records[-1]
         s = record["seconds"]
         summary = ", ".join(f"{n} {k}" for k, n in record["summary"].items() if n)
         print(f"[{i}/{len(cells)}] {cell.name}: {record['status']} (install {s.get('install', 0):.0f} s, "
               f"run {s.get('run', 0):.0f} s) {summary}", flush=True)
-        matrix_report.write_matrix(out, records, catalogue)  # after every cell: a long run leaves partial results
+        matrix_report.write_matrix(out, kept + records, catalogue)  # after every cell: a long run leaves partial results
     print(f"wrote {out / 'matrix.json'} and {out / 'README.md'}")
     return 0 if all(r["status"] == "ran" for r in records) else 1
 

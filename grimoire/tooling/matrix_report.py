@@ -64,10 +64,19 @@ def check_writable(out):
             )
 
 
+def read_records(out):
+    """The cells of an earlier DIR/matrix.json (none if there is no such file)."""
+    path = Path(out) / "matrix.json"
+    if not path.is_file() or not is_matrix_file(path):
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
 def differing(records, claim_ids):
     """The claims whose status is not the same in every cell that ran, in catalogue order."""
     ran = [r for r in records if r["status"] == "ran"]
-    return [c for c in claim_ids if len({r["claims"].get(c, "absent") for r in ran}) > 1]
+    # 'not run' (outside a cell's --select) says nothing about the claim on that cell.
+    return [c for c in claim_ids if len({r["claims"].get(c, "absent") for r in ran} - {"not run"}) > 1]
 
 
 def ordered_claims(records, claim_ids):
@@ -111,9 +120,10 @@ def render(records, claims, notes, when=None):
     lines = [MARKER, "", "# Claims matrix", "", f"Run on {when}: {len(records)} cells, {len(claim_ids)} claims.", ""]
     statuses = ("verified", "failing", "pending", "skipped", "untested", "not run")
     lines += _table(
-        ["cell (TensorFlow / Keras / backend)", "status", "install s", "run s", *statuses],
+        ["cell (TensorFlow / Keras / backend)", "tests", "status", "install s", "run s", *statuses],
         [
-            [column(r), r["status"], _secs(r, "install"), _secs(r, "run"), *(r["summary"].get(s, "") for s in statuses)]
+            [column(r), ", ".join(r.get("selection", ["whole spec"])), r["status"], _secs(r, "install"), _secs(r, "run"),
+             *(r["summary"].get(s, "") for s in statuses)]
             for r in records
         ],
     )

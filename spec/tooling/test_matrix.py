@@ -106,11 +106,24 @@ def test_a_cell_that_did_not_run_makes_no_claim_differ():
     assert matrix_report.differing(ran_alike, list(CLAIMS)) == []
 
 
+def test_a_claim_outside_a_partial_run_does_not_differ():
+    partial = record("2.16.2", "3.0.0", "tensorflow", {"same": "verified", "by-backend": "not run", "by-release": "failing"})
+    partial["selection"] = ["spec/a_dense"]
+    assert matrix_report.differing([RECORDS[0], partial], list(CLAIMS)) == ["by-release"]
+    assert "| 2.16.2 / 3.0.0 / tf | spec/a_dense | ran |" in matrix_report.render([partial], CLAIMS, NOTES)
+
+
+def test_keep_existing_reads_back_the_cells_of_an_earlier_run(tmp_path):
+    assert matrix_report.read_records(tmp_path) == []
+    matrix_report.write_matrix(tmp_path, RECORDS, (CLAIMS, NOTES))
+    assert matrix_report.read_records(tmp_path) == RECORDS
+
+
 def test_the_table_lists_cells_then_differing_claims_explained_then_the_rest():
     page = matrix_report.render(RECORDS, CLAIMS, NOTES, when="2026-11-29 05:00 UTC")
     assert page.startswith(matrix_report.MARKER)
-    assert "| 2.16.2 / 3.15.1 / tf | install-failed | 12 |  |" in page
-    assert "| 2.21.0 / 3.15.1 / jax | ran | 12 | 346 | 2 |  |  | 1 |" in page
+    assert "| 2.16.2 / 3.15.1 / tf | whole spec | install-failed | 12 |  |" in page
+    assert "| 2.21.0 / 3.15.1 / jax | whole spec | ran | 12 | 346 | 2 |  |  | 1 |" in page
     differ, same = page.index("## Claims whose status differs"), page.index("## Claims with one status")
     assert differ < page.index("| `by-backend` | C | verified | skipped | verified |") < page.index("| `by-release` |") < same
     assert same < page.index("| `same` | A |")
