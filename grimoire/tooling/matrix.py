@@ -9,7 +9,8 @@ The default cells:
 
     for each TensorFlow release 2.16 .. 2.21, its newest patch:
         once with the newest Keras 3, once with the oldest Keras 3 its metadata accepts
-        (TensorFlow's `Requires-Dist: keras>=...`), on the TensorFlow backend
+        (TensorFlow's `Requires-Dist: keras>=...`, raised to the project's own `keras>=` in
+        pyproject.toml if that is higher), on the TensorFlow backend
     the newest TensorFlow release with the newest Keras on JAX (run first)
 
 Only this module's pure functions (version parsing, cell selection) are imported by `noxfile.py`;
@@ -84,16 +85,32 @@ def newest_patches(tensorflow_versions, first=FIRST_RELEASE, last=LAST_RELEASE):
     return [newest[k] for k in sorted(newest)]
 
 
-def keras_floor(requires_dist):
+def keras_floor(requires_dist, default="3.0.0"):
     """The lowest Keras a TensorFlow release accepts, from its `Requires-Dist` lines.
 
-    `["keras>=3.2.0", "numpy<2"]` -> `"3.2.0"`; `"3.0.0"` when no Keras floor is stated.
+    `["keras>=3.2.0", "numpy<2"]` -> `"3.2.0"`; `default` when no Keras floor is stated.
     """
     for line in requires_dist:
         match = re.match(r"\s*keras\s*\(?\s*>=\s*([\w.]+)", line.split(";")[0])
         if match:
             return match.group(1)
-    return "3.0.0"
+    return default
+
+
+def project_keras_floor(root=ROOT):
+    """The project's own `keras>=` in pyproject.toml dependencies, or None."""
+    import tomllib
+
+    data = tomllib.loads((Path(root) / "pyproject.toml").read_text(encoding="utf-8"))
+    return keras_floor(data.get("project", {}).get("dependencies", []), default=None)
+
+
+def raise_floors(floors, project_floor):
+    """Each TensorFlow release's Keras floor, raised to the project's own where that is higher:
+    the oldest cell is the oldest Keras that both accept."""
+    if not project_floor:
+        return dict(floors)
+    return {tf: max(f, project_floor, key=parse_version) for tf, f in floors.items()}
 
 
 def oldest_keras(keras_versions, floor):
@@ -153,7 +170,7 @@ def select_cells(tensorflow_versions, keras_versions, floors, tensorflow=None, k
     return cells
 
 
-DEFAULT_CELLS = select_cells(KNOWN_TENSORFLOW, KNOWN_KERAS, KNOWN_KERAS_FLOORS)
+DEFAULT_CELLS = select_cells(KNOWN_TENSORFLOW, KNOWN_KERAS, raise_floors(KNOWN_KERAS_FLOORS, project_keras_floor()))
 
 
 def install_requirements(cell, root="."):
@@ -204,13 +221,13 @@ def requires_dist(package, version):
 def lookup_versions(tensorflow=None, offline=False, log=print):
     """`(tensorflow_versions, keras_versions, floors)`, live from pip unless `offline`."""
     if offline:
-        return list(KNOWN_TENSORFLOW), list(KNOWN_KERAS), dict(KNOWN_KERAS_FLOORS)
+        return list(KNOWN_TENSORFLOW), list(KNOWN_KERAS), raise_floors(KNOWN_KERAS_FLOORS, project_keras_floor())
     log("looking up TensorFlow and Keras releases with pip ...")
     tf_versions, keras_versions = index_versions("tensorflow"), index_versions("keras")
     floors = {}
     for tf in tensorflow or newest_patches(tf_versions):
         floors[tf] = keras_floor(requires_dist("tensorflow", tf))
-    return tf_versions, keras_versions, floors
+    return tf_versions, keras_versions, raise_floors(floors, project_keras_floor())
 
 
 # --- running cells ----------------------------------------------------------------------------------

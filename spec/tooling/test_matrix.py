@@ -37,6 +37,15 @@ def test_keras_floor_reads_the_requires_dist_line(requires, floor):
     assert matrix.keras_floor(requires) == floor
 
 
+def test_the_project_floor_raises_a_lower_tensorflow_floor_only(tmp_path):
+    assert matrix.raise_floors({"2.16.2": "3.0.0", "2.21.0": "3.12.0"}, "3.3.0") == {"2.16.2": "3.3.0", "2.21.0": "3.12.0"}
+    assert matrix.raise_floors(FLOORS, None) == FLOORS
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["numpy", "keras>=3.3.0"]\n')
+    assert matrix.project_keras_floor(tmp_path) == "3.3.0"
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["numpy"]\n')
+    assert matrix.project_keras_floor(tmp_path) is None
+
+
 def test_oldest_keras_is_the_first_release_at_or_above_the_floor():
     assert matrix.oldest_keras(KERAS, "3.2.1") == "3.3.0"
     assert matrix.oldest_keras(KERAS, "2.0") == "3.0.0"  # never Keras 2
