@@ -140,7 +140,7 @@ def render(records, claims, notes, when=None):
         lines.append("None: every claim has the same status in every cell that ran.")
     same = [c for c in claim_ids if c not in diff]
     if ran and same:
-        lines += ["", "## Claims with one status in every cell", ""]
+        lines += ["", "## Claims with one status wherever they ran", ""]
         lines += _table(header, [[f"`{c}`", claims[c], *(r["claims"].get(c, "absent") for r in ran)] for c in same])
     return "\n".join(lines) + "\n"
 
