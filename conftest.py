@@ -19,7 +19,12 @@ def _seed_page(namespace):
     import keras
     import numpy as np
 
-    keras.backend.clear_session(free_memory=False)
+    import inspect
+
+    if "free_memory" in inspect.signature(keras.backend.clear_session).parameters:
+        keras.backend.clear_session(free_memory=False)
+    else:
+        keras.backend.clear_session()  # Keras < 3.3 has no free_memory argument
     random.seed(1234)
     np.random.seed(1234)
     keras.utils.set_random_seed(1234)

@@ -1,6 +1,8 @@
 """Fixtures every claim test shares: determinism and the heavy models built once per session."""
 
+import os
 import random
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -40,17 +42,89 @@ def _may_run(config, path, claim):
     return not arguments or any(a == path or a in path.parents for a in arguments)
 
 
+def keras_backend():
+    """The Keras backend this run uses, read the way Keras reads it, without importing Keras:
+    $KERAS_BACKEND, else ~/.keras/keras.json (or $KERAS_HOME), else TensorFlow."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    import json
+
+    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("backend", "tensorflow")
+    except (OSError, ValueError):
+        return "tensorflow"
+
+
+def claim_requirements(config):
+    """The `[requires.<claim id>]` tables of the claim catalogue: backends, since, why, note."""
+    path = Path(config.rootpath) / config.getini("claims_catalogue")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")).get("requires", {})
+    except OSError:
+        return {}
+
+
+def requirement_unmet(requirement, backend, versions):
+    """Why a claim cannot run here (a skip reason), or None when it can.
+
+    Args:
+        requirement: one `[requires.<id>]` table, e.g. `{"backends": ["tensorflow"], "why": "..."}`.
+        backend: the Keras backend of this run.
+        versions: installed versions, e.g. `{"keras": "3.15.1"}`, for `since = {keras = "3.x"}`.
+    """
+    backends = requirement.get("backends")
+    if backends and backend not in backends:
+        only = "TensorFlow" if backends == ["tensorflow"] else "/".join(backends)
+        return f"{only}-only claim: {requirement.get('why', 'see spec/claims.toml')}"
+    for package, since in requirement.get("since", {}).items():
+        installed = versions.get(package)
+        if installed and _version(installed) < _version(since):
+            return f"claim holds since {package} {since}; {installed} is installed: {requirement.get('note', '')}".rstrip(": ")
+    return None
+
+
+def _version(text):
+    return tuple(int(p) for p in text.split("+")[0].split(".")[:3] if p.isdigit())
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skips the tests of claims this backend or these releases cannot run (see claims.toml)."""
+    requires = claim_requirements(config)
+    if not requires:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in {p for r in requires.values() for p in r.get("since", {})}:
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    backend = keras_backend()
+    for item in items:
+        ids = [i for marker in item.iter_markers("claim") for i in marker.args]
+        for claim_id in ids:
+            reason = requirement_unmet(requires.get(claim_id, {}), backend, versions)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
+
+
 def _split_cpu(config, logical_cpus=2):
     """Splits the CPU into two logical devices before TensorFlow initialises its devices.
 
     `metric-distributed` runs MirroredStrategy over /CPU:0 and /CPU:1. TensorFlow fixes its devices
     at its first op, so this must run before any test module is imported. Ops without an explicit
-    device still run on /CPU:0, so no other test changes.
+    device still run on /CPU:0, so no other test changes. On another Keras backend the claim is
+    skipped and TensorFlow is not imported here.
     """
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         return  # the xdist controller runs no tests; each worker configures itself
     if not _may_run(config, DISTRIBUTED_TEST, "metric-distributed"):
         return  # importing TensorFlow costs seconds: only for a run that may need the split
+    if keras_backend() != "tensorflow":
+        return  # the claim is TensorFlow-only and skipped; TensorFlow may not even be installed
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -62,14 +136,27 @@ def _split_cpu(config, logical_cpus=2):
         pass  # TensorFlow already started in this process (a nested run): the distributed test skips, saying why
 
 
+def clear_session(keras):
+    """Resets the Keras session, skipping the full gc.collect() where Keras lets us.
+
+    free_memory=False skips a full gc.collect() (~0.2 s CPU per test with TensorFlow loaded); the
+    session state is still reset, and Python's own GC frees the old objects later. Keras before
+    3.3.0 has no `free_memory` argument (and always collects).
+    """
+    import inspect
+
+    if "free_memory" in inspect.signature(keras.backend.clear_session).parameters:
+        keras.backend.clear_session(free_memory=False)
+    else:
+        keras.backend.clear_session()
+
+
 @pytest.fixture(autouse=True)
 def _deterministic():
     """Seeds Python, numpy and TensorFlow and starts each test from a clear Keras session."""
     import keras
 
-    # free_memory=False skips a full gc.collect() (~0.2 s CPU per test with TensorFlow loaded);
-    # the session state is still reset, and Python's own GC frees the old objects later.
-    keras.backend.clear_session(free_memory=False)
+    clear_session(keras)
     random.seed(SEED)
     np.random.seed(SEED)
     keras.utils.set_random_seed(SEED)

@@ -1,0 +1,346 @@
+"""`grimoire matrix`: the spec run once per (TensorFlow release, Keras release, backend) cell.
+
+Each cell gets its own virtual environment (made with `uv`), installs the project with the cell's
+TensorFlow and Keras pinned, and runs the whole spec with `KERAS_BACKEND` set and
+`--ledger-json`. The claim statuses of all cells end up in one table, `DIR/matrix.json` and
+`DIR/README.md`, claims whose status differs between cells first.
+
+The default cells:
+
+    for each TensorFlow release 2.16 .. 2.21, its newest patch:
+        once with the newest Keras 3, once with the oldest Keras 3 its metadata accepts
+        (TensorFlow's `Requires-Dist: keras>=...`, raised to the project's own `keras>=` in
+        pyproject.toml if that is higher), on the TensorFlow backend
+    the newest TensorFlow release with the newest Keras on JAX (run first)
+
+Only this module's pure functions (version parsing, cell selection) are imported by `noxfile.py`;
+nothing here imports TensorFlow or Keras.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BACKENDS = ("tensorflow", "jax")
+FIRST_RELEASE, LAST_RELEASE = (2, 16), (2, 21)  # Keras 3 is TensorFlow's Keras from 2.16 on
+INSTALL_TIMEOUT, RUN_TIMEOUT = 1800, 5400  # seconds; a hung cell must not stop the others
+
+# What PyPI listed on 2026-11-29, so `nox -l` and the unit tests need no network. `grimoire matrix`
+# asks pip for the live lists (`--offline` uses these).
+KNOWN_TENSORFLOW = (
+    "2.16.1", "2.16.2", "2.17.0", "2.17.1", "2.18.0", "2.18.1", "2.19.0", "2.19.1", "2.20.0", "2.21.0",
+)
+KNOWN_KERAS = (
+    "3.0.0", "3.0.1", "3.0.2", "3.0.3", "3.0.4", "3.0.5", "3.1.0", "3.1.1", "3.2.0", "3.2.1", "3.3.0",
+    "3.3.1", "3.3.2", "3.3.3", "3.4.0", "3.4.1", "3.5.0", "3.6.0", "3.7.0", "3.8.0", "3.9.0", "3.9.1",
+    "3.9.2", "3.10.0", "3.11.0", "3.11.1", "3.11.2", "3.11.3", "3.12.0", "3.12.1", "3.12.2", "3.12.3",
+    "3.12.4", "3.13.0", "3.13.1", "3.13.2", "3.14.0", "3.14.1", "3.15.0", "3.15.1",
+)
+# Each release's `Requires-Dist: keras>=...` (pip metadata).
+KNOWN_KERAS_FLOORS = {
+    "2.16.2": "3.0.0", "2.17.1": "3.2.0", "2.18.1": "3.5.0", "2.19.1": "3.5.0", "2.20.0": "3.10.0",
+    "2.21.0": "3.12.0",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    tensorflow: str
+    keras: str
+    backend: str
+
+    @property
+    def name(self):
+        """A file-name-safe id: `tf2.16.2-keras3.0.0-tensorflow`."""
+        return f"tf{self.tensorflow}-keras{self.keras}-{self.backend}"
+
+
+def parse_version(text):
+    """`"2.16.2"` -> `(2, 16, 2)`; None for anything but a final release (rc, dev, post)."""
+    if not re.fullmatch(r"\d+(\.\d+)*", text.strip()):
+        return None
+    return tuple(int(p) for p in text.strip().split("."))
+
+
+def releases(versions):
+    """The final releases among `versions`, oldest first."""
+    return sorted((v for v in versions if parse_version(v)), key=parse_version)
+
+
+def newest_patches(tensorflow_versions, first=FIRST_RELEASE, last=LAST_RELEASE):
+    """The newest patch of each minor release from `first` to `last` (inclusive), oldest first."""
+    newest = {}
+    for v in releases(tensorflow_versions):
+        minor = parse_version(v)[:2]
+        if first <= minor <= last:
+            newest[minor] = v  # sorted ascending, so the last one wins
+    return [newest[k] for k in sorted(newest)]
+
+
+def keras_floor(requires_dist, default="3.0.0"):
+    """The lowest Keras a TensorFlow release accepts, from its `Requires-Dist` lines.
+
+    `["keras>=3.2.0", "numpy<2"]` -> `"3.2.0"`; `default` when no Keras floor is stated.
+    """
+    for line in requires_dist:
+        match = re.match(r"\s*keras\s*\(?\s*>=\s*([\w.]+)", line.split(";")[0])
+        if match:
+            return match.group(1)
+    return default
+
+
+def project_keras_floor(root=ROOT):
+    """The project's own `keras>=` in pyproject.toml dependencies, or None."""
+    import tomllib
+
+    data = tomllib.loads((Path(root) / "pyproject.toml").read_text(encoding="utf-8"))
+    return keras_floor(data.get("project", {}).get("dependencies", []), default=None)
+
+
+def raise_floors(floors, project_floor):
+    """Each TensorFlow release's Keras floor, raised to the project's own where that is higher:
+    the oldest cell is the oldest Keras that both accept."""
+    if not project_floor:
+        return dict(floors)
+    return {tf: max(f, project_floor, key=parse_version) for tf, f in floors.items()}
+
+
+def oldest_keras(keras_versions, floor):
+    """The oldest Keras 3 release at or above `floor`."""
+    low = max(parse_version(floor), (3,))
+    for v in releases(keras_versions):
+        if parse_version(v) >= low:
+            return v
+    raise ValueError(f"No Keras release at or above {floor!r} in {list(keras_versions)!r}.")
+
+
+def newest_keras(keras_versions):
+    return [v for v in releases(keras_versions) if parse_version(v)[0] == 3][-1]
+
+
+def select_cells(tensorflow_versions, keras_versions, floors, tensorflow=None, keras=None, backends=None):
+    """The cells to run, in run order.
+
+    Args:
+        tensorflow_versions: every TensorFlow version on the index.
+        keras_versions: every Keras version on the index.
+        floors: dict, TensorFlow version -> lowest Keras it accepts (see `keras_floor`).
+        tensorflow: the TensorFlow versions asked for; default: `newest_patches`.
+        keras: the Keras versions asked for; default: per TensorFlow release, the newest Keras
+            and the oldest its floor allows.
+        backends: the backends asked for; default: TensorFlow on every release, plus JAX on
+            the newest one.
+
+    Returns:
+        A list of `Cell`, in run order: JAX first (the widest difference, so a long run shows it
+        early), then each TensorFlow release oldest first, its oldest Keras before its newest.
+        JAX cells use only the newest chosen TensorFlow (installed for `grimoire`'s
+        TensorFlow-only modules; Keras on JAX does not use it) and, unless `keras` is given, only
+        the newest Keras.
+    """
+    chosen_tf = list(tensorflow) if tensorflow else newest_patches(tensorflow_versions)
+    if not chosen_tf:
+        raise ValueError(f"No TensorFlow release between {FIRST_RELEASE} and {LAST_RELEASE} in {tensorflow_versions!r}.")
+    backends = list(backends) if backends else list(BACKENDS)
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        raise ValueError(f"Argument `backend` must name backends from {BACKENDS}. Received: {unknown!r}")
+    newest = newest_keras(keras_versions)
+    cells = []
+    if "jax" in backends:
+        tf = max(chosen_tf, key=parse_version)
+        for k in dict.fromkeys(keras or [newest]):
+            cells.append(Cell(tf, k, "jax"))
+    if "tensorflow" in backends:
+        for tf in chosen_tf:
+            if keras:
+                versions = list(keras)
+            else:
+                versions = [oldest_keras(keras_versions, floors.get(tf, "3.0.0")), newest]
+            for k in dict.fromkeys(versions):  # newest == oldest counts once
+                cells.append(Cell(tf, k, "tensorflow"))
+    return cells
+
+
+DEFAULT_CELLS = select_cells(KNOWN_TENSORFLOW, KNOWN_KERAS, raise_floors(KNOWN_KERAS_FLOORS, project_keras_floor()))
+
+
+def install_requirements(cell, root="."):
+    """What `uv pip install` gets for a cell: the project with its test extra, TF and Keras pinned."""
+    reqs = ["-e", f"{root}[test]", f"tensorflow=={cell.tensorflow}", f"keras=={cell.keras}"]
+    if cell.backend == "jax":
+        reqs.append("jax[cpu]")
+    return reqs
+
+
+def pytest_args(ledger_json, select=()):
+    """The spec run of one cell, serially (cells share a small machine), ledger as JSON.
+
+    `select`: test paths to run instead of the whole spec; claims outside them are 'not run'.
+    """
+    return ["-m", "pytest", "-n", "0", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--ledger-json", str(ledger_json), *select]
+
+
+def cell_environment(cell):
+    env = dict(os.environ, KERAS_BACKEND=cell.backend, TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+# --- looking versions up (pip, the ordinary client) -----------------------------------------------
+
+
+def _pip(*args):
+    out = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=600)
+    if out.returncode:
+        raise RuntimeError(f"pip {' '.join(args)} failed:\n{out.stderr[-2000:]}")
+    return out.stdout
+
+
+def index_versions(package):
+    """Every version of `package` that `pip index versions` lists."""
+    text = _pip("index", "versions", package)
+    match = re.search(r"Available versions:\s*(.+)", text)
+    return [v.strip() for v in match.group(1).split(",")] if match else []
+
+
+def requires_dist(package, version):
+    """`Requires-Dist` of one release, from pip's dry-run report (metadata only, no wheel)."""
+    report = json.loads(_pip("install", "--dry-run", "--no-deps", "--ignore-installed", "--quiet", "--report", "-", f"{package}=={version}"))
+    return report["install"][0]["metadata"].get("requires_dist", [])
+
+
+def lookup_versions(tensorflow=None, offline=False, log=print):
+    """`(tensorflow_versions, keras_versions, floors)`, live from pip unless `offline`."""
+    if offline:
+        return list(KNOWN_TENSORFLOW), list(KNOWN_KERAS), raise_floors(KNOWN_KERAS_FLOORS, project_keras_floor())
+    log("looking up TensorFlow and Keras releases with pip ...")
+    tf_versions, keras_versions = index_versions("tensorflow"), index_versions("keras")
+    floors = {}
+    for tf in tensorflow or newest_patches(tf_versions):
+        floors[tf] = keras_floor(requires_dist("tensorflow", tf))
+    return tf_versions, keras_versions, raise_floors(floors, project_keras_floor())
+
+
+# --- running cells ----------------------------------------------------------------------------------
+
+
+def _run_logged(cmd, log_path, timeout, mode="w", **kwargs):
+    """Runs `cmd` with output to `log_path`; returns (returncode or "timeout", seconds)."""
+    start = time.monotonic()
+    with open(log_path, mode, encoding="utf-8") as log:
+        log.write("$ " + " ".join(map(str, cmd)) + "\n")
+        log.flush()
+        try:
+            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, **kwargs).returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    return code, round(time.monotonic() - start, 1)
+
+
+def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable, select=()):
+    """Installs and runs one cell; returns its matrix.json record (never raises for a broken cell)."""
+    env_dir = out / "envs" / cell.name
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    ledger = out / "cells" / f"{cell.name}.json"
+    ledger.parent.mkdir(parents=True, exist_ok=True)
+    ledger.unlink(missing_ok=True)  # a stale ledger must not pass for this run's
+    record = {**asdict(cell), "cell": cell.name, "status": "", "seconds": {}, "summary": {}, "claims": {}}
+    if select:
+        record["selection"] = list(select)
+    uv = shutil.which("uv") or "uv"
+    if env_dir.exists():
+        shutil.rmtree(env_dir)
+    code, seconds = _run_logged([uv, "venv", "-q", "-p", python, str(env_dir)], logs / f"{cell.name}.install.log", 300)
+    env_python = env_dir / "bin" / "python"
+    if code == 0:
+        cmd = [uv, "pip", "install", "-p", str(env_python), *install_requirements(cell, str(root))]
+        code, seconds2 = _run_logged(cmd, logs / f"{cell.name}.install.log", INSTALL_TIMEOUT, mode="a", cwd=root)
+        seconds += seconds2
+    record["seconds"]["install"] = seconds
+    if code != 0:
+        record["status"] = "install-timeout" if code == "timeout" else "install-failed"
+        record["log"] = f"logs/{cell.name}.install.log"
+    else:
+        code, seconds = _run_logged(
+            [str(env_python), *pytest_args(ledger.resolve(), select)], logs / f"{cell.name}.run.log", RUN_TIMEOUT,
+            cwd=root, env=cell_environment(cell),
+        )
+        record["seconds"]["run"] = seconds
+        record["pytest_exit"] = code
+        record["log"] = f"logs/{cell.name}.run.log"
+        if ledger.is_file():
+            data = json.loads(ledger.read_text(encoding="utf-8"))
+            record["summary"] = data.get("summary", {})
+            record["claims"] = {row["id"]: row["status"] for row in data.get("claims", [])}
+            record["status"] = "ran"
+        else:
+            record["status"] = "run-timeout" if code == "timeout" else "run-failed"
+    if not keep_env:
+        shutil.rmtree(env_dir, ignore_errors=True)
+    return record
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="grimoire matrix", description=__doc__.split("\n")[0])
+    p.add_argument("--tensorflow", help="comma-separated TensorFlow versions (default: newest patch of 2.16..2.21)")
+    p.add_argument("--keras", help="comma-separated Keras versions (default: newest and oldest accepted, per release)")
+    p.add_argument("--backend", help="comma-separated backends from tensorflow,jax (default: both)")
+    p.add_argument("--out", default="build/matrix", help="output directory (default: build/matrix)")
+    p.add_argument("--offline", action="store_true", help="use the version lists recorded in this module")
+    p.add_argument("--keep-envs", action="store_true", help="keep each cell's virtual environment")
+    p.add_argument("--dry-run", action="store_true", help="list the cells and stop")
+    p.add_argument("--select", help="comma-separated test paths to run instead of the whole spec (a quicker, partial table)")
+    p.add_argument("--keep-existing", action="store_true", help="keep the cells of DIR/matrix.json that this run does not redo")
+    return p
+
+
+def _split(text):
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def main(argv=None):
+    """`grimoire matrix [--tensorflow V,..] [--keras K,..] [--backend tensorflow,jax] [--out DIR]`."""
+    from . import matrix_report  # here, so noxfile.py can load this file on its own
+
+    args = build_parser().parse_args(argv)
+    out = Path(args.out)
+    tensorflow, keras, backends = _split(args.tensorflow), _split(args.keras), _split(args.backend)
+    try:
+        tf_versions, keras_versions, floors = lookup_versions(tensorflow, offline=args.offline)
+        cells = select_cells(tf_versions, keras_versions, floors, tensorflow, keras, backends)
+        matrix_report.check_writable(out)
+    except (ValueError, RuntimeError, FileExistsError) as e:
+        print(f"grimoire matrix: {e}", file=sys.stderr)
+        return 2
+    print(f"{len(cells)} cells: " + ", ".join(c.name for c in cells), flush=True)
+    if args.dry_run:
+        return 0
+    catalogue = matrix_report.load_catalogue(ROOT / "spec" / "claims.toml")
+    names = {c.name for c in cells}
+    kept = [r for r in matrix_report.read_records(out) if r["cell"] not in names] if args.keep_existing else []
+    records = []
+    for i, cell in enumerate(cells, 1):
+        print(f"[{i}/{len(cells)}] {cell.name}: installing and running ...", flush=True)
+        records.append(run_cell(cell, out, keep_env=args.keep_envs, select=_split(args.select) or ()))
+        record = records[-1]
+        s = record["seconds"]
+        summary = ", ".join(f"{n} {k}" for k, n in record["summary"].items() if n)
+        print(f"[{i}/{len(cells)}] {cell.name}: {record['status']} (install {s.get('install', 0):.0f} s, "
+              f"run {s.get('run', 0):.0f} s) {summary}", flush=True)
+        matrix_report.write_matrix(out, kept + records, catalogue)  # after every cell: a long run leaves partial results
+    print(f"wrote {out / 'matrix.json'} and {out / 'README.md'}")
+    return 0 if all(r["status"] == "ran" for r in records) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The claims matrix as files: `matrix.json` and a Markdown table, claims that differ first.
+
+Pure functions (no TensorFlow, no Keras, no subprocess), so the unit tests need no installs.
+"""
+
+import json
+import os
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+MARKER = "<!-- grimoire matrix: written by `grimoire matrix`, rewritten on every run -->"
+GENERATOR = "grimoire matrix"
+SHORT_BACKEND = {"tensorflow": "tf", "jax": "jax"}
+
+
+def load_catalogue(path):
+    """`(claims, notes)` from claims.toml: claim ids with their sections, in catalogue order, and
+    the `[requires.<id>]` tables (backends, since, why, note)."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    claims = {c["id"]: c["section"] for c in data.get("claim", [])}
+    return claims, dict(data.get("requires", {}))
+
+
+def atomic_write(path, text):
+    """Writes `text` to `path` through a temporary file in the same directory and os.replace, so a
+    crash leaves either the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def is_matrix_file(path):
+    """True when `path` is missing or was written by `grimoire matrix` (and so may be rewritten)."""
+    path = Path(path)
+    if not path.exists():
+        return True
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".json":
+        try:
+            return json.loads(text).get("generator") == GENERATOR
+        except (ValueError, AttributeError):
+            return False
+    return text.startswith(MARKER)
+
+
+def check_writable(out):
+    """Refuses an output directory whose matrix.json or README.md some other tool wrote."""
+    for name in ("matrix.json", "README.md"):
+        if not is_matrix_file(Path(out) / name):
+            raise FileExistsError(
+                f"Argument `--out` must be a directory for the matrix; {str(Path(out) / name)!r} exists and "
+                "was not written by `grimoire matrix`. Choose another directory, or move that file."
+            )
+
+
+def read_records(out):
+    """The cells of an earlier DIR/matrix.json (none if there is no such file)."""
+    path = Path(out) / "matrix.json"
+    if not path.is_file() or not is_matrix_file(path):
+        return []
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def differing(records, claim_ids):
+    """The claims whose status is not the same in every cell that ran, in catalogue order."""
+    ran = [r for r in records if r["status"] == "ran"]
+    # 'not run' (outside a cell's --select) says nothing about the claim on that cell.
+    return [c for c in claim_ids if len({r["claims"].get(c, "absent") for r in ran} - {"not run"}) > 1]
+
+
+def ordered_claims(records, claim_ids):
+    """Claim ids, those that differ between cells first; each group keeps catalogue order."""
+    diff = differing(records, claim_ids)
+    return diff + [c for c in claim_ids if c not in diff]
+
+
+def column(record):
+    return f"{record['tensorflow']} / {record['keras']} / {SHORT_BACKEND.get(record['backend'], record['backend'])}"
+
+
+def explain(claim_id, records, notes):
+    """Why a claim's status differs between cells: the claims.toml note, or where to look."""
+    note = notes.get(claim_id, {})
+    parts = []
+    if note.get("backends"):
+        parts.append(f"runs only on {', '.join(note['backends'])}: {note.get('why', 'no reason given')}")
+    if note.get("since"):
+        since = ", ".join(f"{k} {v}" for k, v in note["since"].items())
+        parts.append(f"holds since {since}")
+    if note.get("note"):
+        parts.append(note["note"])
+    if not parts:
+        failing = [r["cell"] for r in records if r["claims"].get(claim_id) == "failing"]
+        where = f" (run logs: {', '.join(f'logs/{c}.run.log' for c in failing)})" if failing else ""
+        parts.append(f"no note in spec/claims.toml yet{where}")
+    return "; ".join(parts)
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in rows]
+    return lines
+
+
+def render(records, claims, notes, when=None):
+    """The Markdown page: the cells, the claims that differ (explained), then the others."""
+    when = when or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    claim_ids = list(claims)
+    lines = [MARKER, "", "# Claims matrix", "", f"Run on {when}: {len(records)} cells, {len(claim_ids)} claims.", ""]
+    statuses = ("verified", "failing", "pending", "skipped", "untested", "not run")
+    lines += _table(
+        ["cell (TensorFlow / Keras / backend)", "tests", "status", "install s", "run s", *statuses],
+        [
+            [column(r), ", ".join(r.get("selection", ["whole spec"])), r["status"], _secs(r, "install"), _secs(r, "run"),
+             *(r["summary"].get(s, "") for s in statuses)]
+            for r in records
+        ],
+    )
+    ran = [r for r in records if r["status"] == "ran"]
+    header = ["claim", "section", *(column(r) for r in ran)]
+    diff = differing(records, claim_ids)
+    lines += ["", "## Claims whose status differs between cells", ""]
+    if not ran:
+        lines.append("No cell ran.")
+    elif diff:
+        lines += _table(header, [[f"`{c}`", claims[c], *(r["claims"].get(c, "absent") for r in ran)] for c in diff])
+        lines += [""] + [f"- `{c}`: {explain(c, ran, notes)}" for c in diff]
+    else:
+        lines.append("None: every claim has the same status in every cell that ran.")
+    same = [c for c in claim_ids if c not in diff]
+    if ran and same:
+        lines += ["", "## Claims with one status wherever they ran", ""]
+        lines += _table(header, [[f"`{c}`", claims[c], *(r["claims"].get(c, "absent") for r in ran)] for c in same])
+    return "\n".join(lines) + "\n"
+
+
+def _secs(record, phase):
+    value = record["seconds"].get(phase)
+    return f"{value:.0f}" if isinstance(value, (int, float)) else ""
+
+
+def write_matrix(out, records, catalogue, when=None):
+    """Writes DIR/matrix.json and DIR/README.md atomically, refusing files it did not write."""
+    out = Path(out)
+    check_writable(out)
+    claims, notes = catalogue
+    document = {"generator": GENERATOR, "cells": records}
+    atomic_write(out / "matrix.json", json.dumps(document, indent=2) + "\n")
+    atomic_write(out / "README.md", render(records, claims, notes, when))

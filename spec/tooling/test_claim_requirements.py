@@ -1,0 +1,38 @@
+"""`[requires.<id>]` in claims.toml: which claims a backend or release cannot run, and why."""
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from spec.conftest import requirement_unmet
+
+pytestmark = pytest.mark.tooling
+
+CATALOGUE = tomllib.loads((Path(__file__).parents[1] / "claims.toml").read_text(encoding="utf-8"))
+TF_ONLY = {"backends": ["tensorflow"], "why": "MirroredStrategy is a TensorFlow API"}
+
+
+def test_every_requirement_names_a_catalogue_claim_and_a_known_backend():
+    ids = {c["id"] for c in CATALOGUE["claim"]}
+    for claim_id, requirement in CATALOGUE.get("requires", {}).items():
+        assert claim_id in ids, f"[requires.{claim_id}] names no claim in claims.toml"
+        assert set(requirement) <= {"backends", "why", "since", "note"}, claim_id
+        assert set(requirement.get("backends", [])) <= {"tensorflow", "jax", "torch", "numpy"}, claim_id
+        if "backends" in requirement:
+            assert requirement.get("why"), f"[requires.{claim_id}] says no why"
+
+
+@pytest.mark.parametrize(
+    "requirement, backend, versions, reason",
+    [
+        pytest.param(TF_ONLY, "tensorflow", {}, None, id="tf-claim-on-tf"),
+        pytest.param(TF_ONLY, "jax", {}, "TensorFlow-only claim: MirroredStrategy is a TensorFlow API", id="tf-claim-on-jax"),
+        pytest.param({}, "jax", {}, None, id="no-requirement"),
+        pytest.param({"since": {"keras": "3.6.0"}, "note": "x"}, "tensorflow", {"keras": "3.5.0"},
+                     "claim holds since keras 3.6.0; 3.5.0 is installed: x", id="too-old"),
+        pytest.param({"since": {"keras": "3.6.0"}}, "tensorflow", {"keras": "3.10.0"}, None, id="new-enough-numerically"),
+    ],
+)
+def test_a_claim_runs_only_where_its_requirement_holds(requirement, backend, versions, reason):
+    assert requirement_unmet(requirement, backend, versions) == reason

@@ -1,0 +1,182 @@
+"""`grimoire matrix`: cell selection, the table, differing claims first, atomic writes (no installs)."""
+
+import json
+
+import pytest
+
+from grimoire.tooling import matrix, matrix_report
+from grimoire.tooling.matrix import Cell
+
+pytestmark = pytest.mark.tooling
+
+TF = ["2.15.0", "2.16.1", "2.16.2", "2.17.0rc1", "2.17.0", "2.17.1", "2.22.0"]
+KERAS = ["2.15.0", "3.0.0", "3.0.1", "3.2.0", "3.3.0", "3.10.0", "3.9.2", "3.11.0rc0"]
+FLOORS = {"2.16.2": "3.0.0", "2.17.1": "3.2.1"}
+
+
+def test_newest_patches_keep_the_last_patch_of_each_release_in_range():
+    # 2.15 and 2.22 fall outside 2.16..2.21; rc releases never count.
+    assert matrix.newest_patches(TF) == ["2.16.2", "2.17.1"]
+
+
+def test_versions_sort_numerically_not_as_text():
+    assert matrix.releases(["3.10.0", "3.9.2", "3.2.0"]) == ["3.2.0", "3.9.2", "3.10.0"]
+    assert matrix.newest_keras(KERAS) == "3.10.0"
+
+
+@pytest.mark.parametrize(
+    "requires, floor",
+    [
+        pytest.param(["numpy<2.0.0,>=1.26.0", "keras>=3.2.0"], "3.2.0", id="pip-style"),
+        pytest.param(["keras (>=3.5.0)", "h5py"], "3.5.0", id="parenthesised"),
+        pytest.param(["keras-nlp; extra == 'x'", "keras >=3.0.0 ; python_version>'3.8'"], "3.0.0", id="markers"),
+        pytest.param(["numpy"], "3.0.0", id="none-stated"),
+    ],
+)
+def test_keras_floor_reads_the_requires_dist_line(requires, floor):
+    assert matrix.keras_floor(requires) == floor
+
+
+def test_the_project_floor_raises_a_lower_tensorflow_floor_only(tmp_path):
+    assert matrix.raise_floors({"2.16.2": "3.0.0", "2.21.0": "3.12.0"}, "3.3.0") == {"2.16.2": "3.3.0", "2.21.0": "3.12.0"}
+    assert matrix.raise_floors(FLOORS, None) == FLOORS
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["numpy", "keras>=3.3.0"]\n')
+    assert matrix.project_keras_floor(tmp_path) == "3.3.0"
+    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["numpy"]\n')
+    assert matrix.project_keras_floor(tmp_path) is None
+
+
+def test_oldest_keras_is_the_first_release_at_or_above_the_floor():
+    assert matrix.oldest_keras(KERAS, "3.2.1") == "3.3.0"
+    assert matrix.oldest_keras(KERAS, "2.0") == "3.0.0"  # never Keras 2
+    with pytest.raises(ValueError, match="No Keras release"):
+        matrix.oldest_keras(KERAS, "4.0")
+
+
+def test_default_cells_pair_each_release_with_its_oldest_and_newest_keras_and_add_jax_once():
+    cells = matrix.select_cells(TF, KERAS, FLOORS)
+    assert cells == [
+        Cell("2.17.1", "3.10.0", "jax"),
+        Cell("2.16.2", "3.0.0", "tensorflow"),
+        Cell("2.16.2", "3.10.0", "tensorflow"),
+        Cell("2.17.1", "3.3.0", "tensorflow"),
+        Cell("2.17.1", "3.10.0", "tensorflow"),
+    ]
+
+
+def test_explicit_choices_give_their_product_and_newest_equal_to_oldest_counts_once():
+    cells = matrix.select_cells(TF, KERAS, FLOORS, tensorflow=["2.16.2"], backends=["tensorflow"], keras=["3.2.0", "3.2.0"])
+    assert cells == [Cell("2.16.2", "3.2.0", "tensorflow")]
+    only = matrix.select_cells(TF, ["3.0.0"], FLOORS, tensorflow=["2.16.2"], backends=["tensorflow"])
+    assert only == [Cell("2.16.2", "3.0.0", "tensorflow")]
+
+
+def test_an_unknown_backend_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"`backend`.*Received: \['torch'\]"):
+        matrix.select_cells(TF, KERAS, FLOORS, backends=["torch"])
+
+
+def test_a_cell_pins_its_releases_and_jax_adds_jax():
+    tf_cell, jax_cell = Cell("2.16.2", "3.0.0", "tensorflow"), Cell("2.21.0", "3.15.1", "jax")
+    assert tf_cell.name == "tf2.16.2-keras3.0.0-tensorflow"
+    assert matrix.install_requirements(tf_cell, "/r") == ["-e", "/r[test]", "tensorflow==2.16.2", "keras==3.0.0"]
+    assert "jax[cpu]" in matrix.install_requirements(jax_cell) and "jax[cpu]" not in matrix.install_requirements(tf_cell)
+    assert matrix.cell_environment(jax_cell)["KERAS_BACKEND"] == "jax"
+
+
+def record(tf, keras, backend, claims, status="ran"):
+    summary = {}
+    for s in claims.values():
+        summary[s] = summary.get(s, 0) + 1
+    name = Cell(tf, keras, backend).name
+    return {"tensorflow": tf, "keras": keras, "backend": backend, "cell": name, "status": status,
+            "seconds": {"install": 12.0, **({"run": 345.6} if status == "ran" else {})}, "summary": summary,
+            "claims": claims}
+
+
+CLAIMS = {"same": "A", "by-backend": "C", "by-release": "D"}
+NOTES = {"by-backend": {"backends": ["tensorflow"], "why": "MirroredStrategy is TensorFlow's"}}
+RECORDS = [
+    record("2.21.0", "3.15.1", "tensorflow", {"same": "verified", "by-backend": "verified", "by-release": "verified"}),
+    record("2.21.0", "3.15.1", "jax", {"same": "verified", "by-backend": "skipped", "by-release": "verified"}),
+    record("2.16.2", "3.0.0", "tensorflow", {"same": "verified", "by-backend": "verified", "by-release": "failing"}),
+    record("2.16.2", "3.15.1", "tensorflow", {}, status="install-failed"),
+]
+
+
+def test_claims_that_differ_come_first_in_catalogue_order():
+    assert matrix_report.differing(RECORDS, list(CLAIMS)) == ["by-backend", "by-release"]
+    assert matrix_report.ordered_claims(RECORDS, list(CLAIMS)) == ["by-backend", "by-release", "same"]
+
+
+def test_a_cell_that_did_not_run_makes_no_claim_differ():
+    # The install-failed cell has no statuses; counting it would flag every claim.
+    ran_alike = [RECORDS[0], RECORDS[3]]
+    assert matrix_report.differing(ran_alike, list(CLAIMS)) == []
+
+
+def test_a_claim_outside_a_partial_run_does_not_differ():
+    partial = record("2.16.2", "3.0.0", "tensorflow", {"same": "verified", "by-backend": "not run", "by-release": "failing"})
+    partial["selection"] = ["spec/a_dense"]
+    assert matrix_report.differing([RECORDS[0], partial], list(CLAIMS)) == ["by-release"]
+    assert "| 2.16.2 / 3.0.0 / tf | spec/a_dense | ran |" in matrix_report.render([partial], CLAIMS, NOTES)
+
+
+def test_keep_existing_reads_back_the_cells_of_an_earlier_run(tmp_path):
+    assert matrix_report.read_records(tmp_path) == []
+    matrix_report.write_matrix(tmp_path, RECORDS, (CLAIMS, NOTES))
+    assert matrix_report.read_records(tmp_path) == RECORDS
+
+
+def test_the_table_lists_cells_then_differing_claims_explained_then_the_rest():
+    page = matrix_report.render(RECORDS, CLAIMS, NOTES, when="2026-11-29 05:00 UTC")
+    assert page.startswith(matrix_report.MARKER)
+    assert "| 2.16.2 / 3.15.1 / tf | whole spec | install-failed | 12 |  |" in page
+    assert "| 2.21.0 / 3.15.1 / jax | whole spec | ran | 12 | 346 | 2 |  |  | 1 |" in page
+    differ, same = page.index("## Claims whose status differs"), page.index("## Claims with one status wherever they ran")
+    assert differ < page.index("| `by-backend` | C | verified | skipped | verified |") < page.index("| `by-release` |") < same
+    assert same < page.index("| `same` | A |")
+    assert "- `by-backend`: runs only on tensorflow: MirroredStrategy is TensorFlow's" in page
+    assert "- `by-release`: no note in spec/claims.toml yet (run logs: logs/tf2.16.2-keras3.0.0-tensorflow.run.log)" in page
+    assert "2.16.2 / 3.15.1 / tf |" not in page.split("## Claims whose")[1]  # no column for a cell that never ran
+
+
+def test_write_matrix_is_atomic_and_refuses_a_file_it_did_not_write(tmp_path):
+    matrix_report.write_matrix(tmp_path, RECORDS, (CLAIMS, NOTES))
+    document = json.loads((tmp_path / "matrix.json").read_text())
+    assert [c["status"] for c in document["cells"]] == ["ran", "ran", "ran", "install-failed"]
+    matrix_report.write_matrix(tmp_path, RECORDS[:1], (CLAIMS, NOTES))  # its own files: rewritten
+    assert len(json.loads((tmp_path / "matrix.json").read_text())["cells"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "matrix.json"]  # no temp file left
+
+    (tmp_path / "README.md").write_text("# My notes\n")
+    with pytest.raises(FileExistsError, match="not written by `grimoire matrix`"):
+        matrix_report.write_matrix(tmp_path, RECORDS, (CLAIMS, NOTES))
+    assert (tmp_path / "README.md").read_text() == "# My notes\n"
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    target = tmp_path / "matrix.json"
+    target.write_text("old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(matrix_report.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        matrix_report.atomic_write(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["matrix.json"]  # the temp file is gone
+
+
+def test_main_refuses_an_output_directory_with_foreign_files(tmp_path, capsys):
+    (tmp_path / "matrix.json").write_text('{"mine": true}')
+    assert matrix.main(["--offline", "--out", str(tmp_path)]) == 2
+    assert "not written by `grimoire matrix`" in capsys.readouterr().err
+
+
+def test_main_dry_run_lists_the_cells_without_installing(tmp_path, capsys):
+    # The oldest cell is 3.0.5, not TensorFlow 2.16's 3.0.0: the project declares keras>=3.0.5.
+    assert matrix.main(["--offline", "--dry-run", "--tensorflow", "2.16.2", "--backend", "tensorflow", "--out", str(tmp_path)]) == 0
+    assert "2 cells: tf2.16.2-keras3.0.5-tensorflow, tf2.16.2-keras3.15.1-tensorflow" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
