@@ -12,13 +12,15 @@
                                        run the spec and the benchmarks; write DIR/README.md and PNGs
     grimoire mistakes [--claim ID] [--mistake ID] [--jobs N]
                                        plant each classic mistake in a copy; the spec must catch it
+    grimoire matrix [--tensorflow V,...] [--keras K,...] [--backend tensorflow,jax] [--out DIR]
+                                       the spec once per release/backend cell; DIR/matrix.json and README.md
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import mistakes
+from . import matrix, mistakes
 from . import report as report_module
 from .exercises import check as exercise_check
 from .exercises import generate, guide, watch
@@ -82,7 +84,7 @@ def report(args):
 
 
 # Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
-DELEGATED = {"mistakes": mistakes.main}
+DELEGATED = {"mistakes": mistakes.main, "matrix": matrix.main}
 
 
 def build_parser():
@@ -125,6 +127,7 @@ def build_parser():
     p.set_defaults(run=report)
 
     commands.add_parser("mistakes", help="plant classic mistakes in copies of the reference; the spec must catch each one")
+    commands.add_parser("matrix", help="the spec on several TensorFlow/Keras releases and backends; a claims-by-cell table")
 
     return parser
 
