@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-pytestmark = pytest.mark.claim("dense-params-formula")
+pytestmark = pytest.mark.claim("params-errors")
 
 
 @pytest.mark.parametrize(

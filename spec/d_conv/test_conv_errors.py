@@ -8,7 +8,7 @@ IMAGES = np.zeros((1, 6, 6, 3))
 KERNEL = np.zeros((3, 3, 3, 4))
 
 
-@pytest.mark.claim("conv-dot-product")
+@pytest.mark.claim("conv-errors")
 @pytest.mark.parametrize("function", ["conv2d_reference", "conv2d_im2col"])
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "message"),
@@ -39,7 +39,7 @@ def test_zero_inputs_give_finite_zero_outputs(impl):
     np.testing.assert_array_equal(out, np.ones((1, 3, 3, 4)))
 
 
-@pytest.mark.claim("conv-output-size")
+@pytest.mark.claim("conv-errors")
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "message"),
     [
@@ -57,7 +57,7 @@ def test_output_shape_rejects_bad_arguments(impl, args, kwargs, error, message):
         impl.conv.conv2d_output_shape(*args, **kwargs)
 
 
-@pytest.mark.claim("feature-hierarchy")
+@pytest.mark.claim("conv-errors")
 def test_receptive_field_rejects_unknown_layers_and_flat_outputs(impl):
     """An unknown name lists the layers; a Dense/global-pooling output has no receptive field; a non-model is refused."""
     model = keras.Sequential(
@@ -73,7 +73,7 @@ def test_receptive_field_rejects_unknown_layers_and_flat_outputs(impl):
         impl.conv.receptive_field(model, 0)
 
 
-@pytest.mark.claim("feature-hierarchy")
+@pytest.mark.claim("conv-errors")
 def test_receptive_field_refuses_layers_it_cannot_follow(impl):
     """Upsampling changes the map without a kernel: the arithmetic refuses rather than guess."""
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.UpSampling2D(2, name="up"), keras.layers.Conv2D(2, 3, name="conv")])
@@ -81,7 +81,7 @@ def test_receptive_field_refuses_layers_it_cannot_follow(impl):
         impl.conv.receptive_field(model, "conv")
 
 
-@pytest.mark.claim("feature-hierarchy")
+@pytest.mark.claim("conv-errors")
 def test_receptive_field_refuses_nested_models(impl):
     """A nested model keeps the map's size yet grows the field inside: refused, not treated as pointwise."""
     block = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, padding="same")], name="block")
@@ -91,7 +91,7 @@ def test_receptive_field_refuses_nested_models(impl):
         impl.conv.receptive_field(model, "conv")
 
 
-@pytest.mark.claim("conv-output-size")
+@pytest.mark.claim("conv-errors")
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [

@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-pytestmark = pytest.mark.claim("flops-from-shapes")
+pytestmark = pytest.mark.claim("flops-errors")
 
 
 class Scale(keras.layers.Layer):
