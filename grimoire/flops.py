@@ -32,6 +32,7 @@ import keras
 from . import _checks
 from ._checks import positive_int
 from .params import (
+    APPLICATION_LAYERS,
     CONVOLUTIONS,
     DEPTHWISE,
     PARAMETER_FREE,
@@ -185,7 +186,10 @@ def rnn_macs(cell, input_size, units, timesteps):
 # --- applying them to built layers ---------------------------------------------------------------
 
 # Layers without weights or whose work is elementwise (normalisation, lookups): no multiply-adds.
-ELEMENTWISE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Embedding)
+ELEMENTWISE = (
+    keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Normalization,
+    keras.layers.Embedding, *APPLICATION_LAYERS.values(),  # ConvNeXt's LayerScale: x * gamma
+)
 
 # "No parameters" is not "no multiply-adds": Dot computes weighted sums of its two inputs, and a
 # Lambda runs arbitrary code. Both are refused like any layer without a formula.

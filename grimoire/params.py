@@ -153,6 +153,25 @@ def layer_norm_params(features, *, center=True, scale=True):
     return features * (_flag("center", center) + _flag("scale", scale))
 
 
+def normalization_params(kept_size, *, adapted=True):
+    """Parameters (all non-trainable) of a `Normalization` layer.
+
+    Formula:
+        2 * kept_size + 1 if adapted     # a mean and a variance per kept position, and a
+                                         # sample count (kept for old saved models)
+        0 otherwise                      # mean and variance given to the constructor: constants
+
+    `kept_size` is the product of the input sizes along the layer's `axis` (1 for `axis=None`).
+
+    Example:
+
+    >>> normalization_params(3)   # EfficientNet's per-channel RGB statistics
+    7
+    """
+    kept_size = positive_int("kept_size", kept_size)
+    return 2 * kept_size + 1 if _flag("adapted", adapted) else 0
+
+
 def embedding_params(input_dim, output_dim):
     """Parameters of an Embedding: one `output_dim` vector per token.
 
@@ -447,6 +466,21 @@ def _layer_norm(config, shape):
     return layer_norm_params(d, center=center, scale=scale), f"{d}*{center + scale}"
 
 
+def _normalization(config, shape):
+    axis = config["axis"]
+    axes = () if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    kept = math.prod(shape[a] for a in axes)
+    adapted = config.get("mean") is None
+    n = normalization_params(kept, adapted=adapted)
+    return n, f"2*{kept} + 1" if adapted else "mean and variance given: constants"
+
+
+def _layer_scale(config, shape):
+    # ConvNeXt's LayerScale: one learned scale per channel.
+    d = config["projection_dim"]
+    return positive_int("projection_dim", d), f"{d}"
+
+
 def _embedding(config, shape):
     return embedding_params(config["input_dim"], config["output_dim"]), f"{config['input_dim']}*{config['output_dim']}"
 
@@ -467,9 +501,21 @@ _FORMULAS = {
     **{kind: _separable for kind in SEPARABLE},
     keras.layers.BatchNormalization: _batch_norm,
     keras.layers.LayerNormalization: _layer_norm,
+    keras.layers.Normalization: _normalization,
     keras.layers.Embedding: _embedding,
     **{getattr(keras.layers, name): _rnn(name) for name in RNN_GATES},
 }
+
+
+# Layers defined inside keras.applications rather than keras.layers (private paths, so looked up
+# defensively: a Keras without them simply has no formula for them).
+APPLICATION_LAYERS = {
+    name: kind
+    for name, kind in [("LayerScale", getattr(getattr(keras.src.applications, "convnext", None), "LayerScale", None))]
+    if kind is not None
+}
+if "LayerScale" in APPLICATION_LAYERS:
+    _FORMULAS[APPLICATION_LAYERS["LayerScale"]] = _layer_scale
 
 
 # --- small helpers -------------------------------------------------------------------------------
