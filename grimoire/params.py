@@ -508,14 +508,17 @@ _FORMULAS = {
 
 
 # Layers defined inside keras.applications rather than keras.layers (private paths, so looked up
-# defensively: a Keras without them simply has no formula for them).
+# defensively: a Keras without them simply has no formula for them). LayerScale (ConvNeXt) learns
+# one scale per channel; CustomScaleLayer (Inception-ResNet, x0 + x1 * scale) and StochasticDepth
+# (ConvNeXt with drop_path_rate > 0) own no weights.
 APPLICATION_LAYERS = {
     name: kind
-    for name, kind in [("LayerScale", getattr(getattr(keras.src.applications, "convnext", None), "LayerScale", None))]
+    for module, name in [("convnext", "LayerScale"), ("convnext", "StochasticDepth"), ("inception_resnet_v2", "CustomScaleLayer")]
+    for kind in [getattr(getattr(keras.src.applications, module, None), name, None)]
     if kind is not None
 }
-if "LayerScale" in APPLICATION_LAYERS:
-    _FORMULAS[APPLICATION_LAYERS["LayerScale"]] = _layer_scale
+for _name, _kind in APPLICATION_LAYERS.items():
+    _FORMULAS[_kind] = _layer_scale if _name == "LayerScale" else (lambda config, shape: (0, "no weights"))
 
 
 # --- small helpers -------------------------------------------------------------------------------
