@@ -72,3 +72,7 @@ RTOL_PROFILER_TOTAL = 5e-3
 # classifier): 4 MFLOP next to the forward pass's 16.77 GFLOP, 0.03%. 0.1% allows that and the map's
 # elementwise ops, and fails if even the last separable conv were differentiated (3.8% alone).
 RTOL_ONE_FORWARD_PASS = 1e-3
+
+# Two accuracies over the same n samples (a count divided by n, computed two ways) agree when their
+# counts do: any difference below half a sample, 0.5 / n, is rounding of the division.
+HALF_A_SAMPLE = 0.5
