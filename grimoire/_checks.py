@@ -67,3 +67,37 @@ def keras_model(name, value):
     if not isinstance(value, keras.Model):
         raise TypeError(f"Argument `{name}` must be a keras.Model. Received: {name} of type {type(value).__name__}")
     return value
+
+
+def conv_window(name, value, rank=None):
+    """A convolution's `kernel_size` (or `strides`, `dilation_rate`) as a tuple of positive ints.
+
+    An int means the same size on every spatial axis, as in Keras (`kernel_size=3` is `(3, 3)` for a
+    Conv2D). `rank` is the number of spatial axes; when it is None a tuple brings its own and an int
+    means 2 (Conv2D, the common case).
+    """
+    if rank is None:
+        rank = len(value) if isinstance(value, (tuple, list)) else 2
+    if isinstance(value, (tuple, list)) and not value:
+        raise ValueError(f"Argument `{name}` must be an integer or a non-empty tuple of integers. Received: {name}={value!r}")
+    return int_tuple(name, value, rank)
+
+
+def strides_and_dilation(strides, dilation_rate):
+    """Refuses a stride and a dilation both above 1, as Keras' convolutions do."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError(
+            "Arguments `strides` and `dilation_rate` cannot both be above 1: Keras' convolutions refuse "
+            "the combination. Received: "
+            f"strides={tuple(strides)}, dilation_rate={tuple(dilation_rate)}. Use one or the other."
+        )
+
+
+def conv_groups(in_channels, filters, groups):
+    """Refuses `groups` that does not divide both `in_channels` and `filters`, as Keras' Conv does."""
+    for name, value in (("filters", filters), ("in_channels", in_channels)):
+        if value % groups:
+            raise ValueError(
+                f"Argument `{name}` must be divisible by `groups`: each of the {groups} groups takes an equal "
+                f"share of the channels. Received: {name}={value}, groups={groups}"
+            )

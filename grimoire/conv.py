@@ -54,6 +54,8 @@ def conv_output_length(length, kernel_size, *, stride=1, padding="valid", dilati
     stride = _checks.positive_int("stride", stride)
     dilation = _checks.positive_int("dilation", dilation)
     padding = _checks.one_of("padding", padding, PADDINGS)
+    # Stride and dilation both above 1 is arithmetic here (as in keras.ops.conv's shape inference);
+    # conv2d_output_shape and the convolutions refuse it, as keras.layers.Conv2D does.
     if padding == "same":
         return -(-length // stride)  # ceil without floats
     effective = dilation * (kernel_size - 1) + 1
@@ -99,9 +101,10 @@ def conv2d_output_shape(input_shape, filters, kernel_size, *, strides=1, padding
     height, width, channels = input_shape[-3:]
     _checks.positive_int("input_shape channels", channels)
     filters = _checks.positive_int("filters", filters)
-    kernel_size = _checks.int_tuple("kernel_size", kernel_size, 2)
-    strides = _checks.int_tuple("strides", strides, 2)
-    dilation_rate = _checks.int_tuple("dilation_rate", dilation_rate, 2)
+    kernel_size = _checks.conv_window("kernel_size", kernel_size, 2)
+    strides = _checks.conv_window("strides", strides, 2)
+    dilation_rate = _checks.conv_window("dilation_rate", dilation_rate, 2)
+    _checks.strides_and_dilation(strides, dilation_rate)
     padding = _checks.one_of("padding", padding, PADDINGS)
     spatial = tuple(
         conv_output_length(n, k, stride=s, padding=padding, dilation=d)
@@ -157,8 +160,9 @@ def _prepare(images, kernel, bias, strides, padding, dilation_rate, dtype):
                 f"Argument `bias` must have one value per filter, shape ({filters},). "
                 f"Received: bias with shape {bias.shape}"
             )
-    strides = _checks.int_tuple("strides", strides, 2)
-    dilation_rate = _checks.int_tuple("dilation_rate", dilation_rate, 2)
+    strides = _checks.conv_window("strides", strides, 2)
+    dilation_rate = _checks.conv_window("dilation_rate", dilation_rate, 2)
+    _checks.strides_and_dilation(strides, dilation_rate)
     padding = _checks.one_of("padding", padding, PADDINGS)
     out_h, out_w = (
         conv_output_length(n, k, stride=s, padding=padding, dilation=d)

@@ -29,8 +29,10 @@ import math
 
 import keras
 
+from . import _checks
 from ._checks import positive_int
 from .params import (
+    APPLICATION_LAYERS,
     CONVOLUTIONS,
     DEPTHWISE,
     PARAMETER_FREE,
@@ -85,7 +87,8 @@ def conv_macs(kernel_size, in_channels, filters, output_size, *, groups=1):
         filters: channels of the output.
         output_size: the spatial size of the output, an int or a tuple of ints
             (e.g. `(149, 149)`); `grimoire.conv.conv2d_output_shape` computes it.
-        groups: channel groups; each filter sees `in_channels / groups` channels.
+        groups: channel groups; each filter sees `in_channels / groups` channels (both
+            `in_channels` and `filters` must be divisible by it, as Keras requires).
 
     Returns:
         The number of multiply-adds, an int.
@@ -99,10 +102,7 @@ def conv_macs(kernel_size, in_channels, filters, output_size, *, groups=1):
     in_channels = positive_int("in_channels", in_channels)
     filters = positive_int("filters", filters)
     groups = positive_int("groups", groups)
-    if in_channels % groups:
-        raise ValueError(
-            f"Argument `in_channels` must be divisible by `groups`. Received: in_channels={in_channels}, groups={groups}"
-        )
+    _checks.conv_groups(in_channels, filters, groups)
     return positions * filters * window * (in_channels // groups)
 
 
@@ -186,7 +186,10 @@ def rnn_macs(cell, input_size, units, timesteps):
 # --- applying them to built layers ---------------------------------------------------------------
 
 # Layers without weights or whose work is elementwise (normalisation, lookups): no multiply-adds.
-ELEMENTWISE = (keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Embedding)
+ELEMENTWISE = (
+    keras.layers.BatchNormalization, keras.layers.LayerNormalization, keras.layers.Normalization,
+    keras.layers.Embedding, *APPLICATION_LAYERS.values(),  # ConvNeXt's LayerScale: x * gamma
+)
 
 # "No parameters" is not "no multiply-adds": Dot computes weighted sums of its two inputs, and a
 # Lambda runs arbitrary code. Both are refused like any layer without a formula.
@@ -391,8 +394,7 @@ def _positions_and_window(size, kernel_size, size_name):
             f"Arguments `kernel_size` and `{size_name}` must have one entry per spatial axis. "
             f"Received: kernel_size={kernel_size!r}, {size_name}={size!r}"
         )
-    kernels = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * len(sizes)
-    return window_volume(size_name, sizes), window_volume("kernel_size", kernels)
+    return window_volume(size_name, sizes), window_volume("kernel_size", kernel_size, len(sizes))
 
 
 def _times(sizes):

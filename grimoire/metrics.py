@@ -13,6 +13,14 @@ Keep *sums* in the state and divide only in `result()`: sums of batches add up t
 data, so any split into batches (and any number of replicas) gives the same answer. An average of
 per-batch averages does not.
 
+Bad values are never dropped silently. A check that raises works only while the values are known
+(eager code); inside a compiled step (`fit`, `evaluate`, `jit_compile=True`) XLA removes TensorFlow
+assertions, so a row that cannot be counted (a label outside `[0, num_classes)`, a fractional label,
+a negative or non-finite sample weight) is left out of the sums *and counted* in a state variable of
+its own. `result()` then refuses to give a number: eagerly it raises `ValueError` with the count and
+the fix; inside a compiled function it returns NaN. `fit` and `evaluate` read every metric eagerly
+once more at the end of each epoch, so the NaN of a compiled step becomes that `ValueError` there.
+
 Example:
 
 >>> rmse = RootMeanSquaredError()
@@ -39,7 +47,10 @@ class RootMeanSquaredError(keras.metrics.Metric):
 
         rmse = sqrt(sum_i w_i * mean((y_true_i - y_pred_i) ** 2) / sum_i w_i)
 
-    State: two scalars, `squared_error_sum` (the numerator) and `total_weight` (the denominator).
+    State: two scalars, `squared_error_sum` (the numerator) and `total_weight` (the denominator),
+    and a third, `invalid_weights`, counting samples whose weight is negative or not finite: such a
+    weight would cancel other samples' errors (0.0 or NaN instead of an error), so the sample is left
+    out and counted, and `result()` raises (eager) or gives NaN (compiled) while the count is above 0.
     Before any update (or if every weight is 0) the result is 0, not NaN, matching
     `keras.metrics.RootMeanSquaredError`.
 
@@ -59,6 +70,7 @@ class RootMeanSquaredError(keras.metrics.Metric):
         super().__init__(name=name, dtype=dtype)
         self.squared_error_sum = self.add_variable(shape=(), initializer="zeros", name="squared_error_sum")
         self.total_weight = self.add_variable(shape=(), initializer="zeros", name="total_weight")
+        self.invalid_weights = self.add_variable(shape=(), initializer="zeros", name="invalid_weights")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.convert_to_tensor(y_true, dtype=self.dtype)
@@ -68,17 +80,19 @@ class RootMeanSquaredError(keras.metrics.Metric):
         squared = ops.square(y_true - y_pred)
         if len(squared.shape) > 1:
             squared = ops.mean(squared, axis=tuple(range(1, len(squared.shape))))  # one value per sample
-        weight = _sample_weight(sample_weight, squared, self.dtype)
+        weight, invalid = _valid_weight(_sample_weight(sample_weight, squared, self.dtype))
         self.squared_error_sum.assign_add(ops.sum(weight * squared))
         self.total_weight.assign_add(ops.sum(weight))
+        self.invalid_weights.assign_add(ops.sum(ops.cast(invalid, self.dtype)))
 
     def result(self):
         # divide_no_nan: 0 / 0 gives 0, so the metric is finite before the first update.
-        return ops.sqrt(ops.divide_no_nan(self.squared_error_sum, self.total_weight))
+        value = ops.sqrt(ops.divide_no_nan(self.squared_error_sum, self.total_weight))
+        return _refuse_if_invalid(self, value, [(self.invalid_weights, _INVALID_WEIGHT)])
 
     def reset_state(self):
-        self.squared_error_sum.assign(0.0)
-        self.total_weight.assign(0.0)
+        for variable in self.variables:
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
 
 @keras.saving.register_keras_serializable(package="grimoire")
@@ -101,11 +115,13 @@ class BalancedAccuracy(keras.metrics.Metric):
     class 1 when the score is above 0.5 (a probability) or above 0 (a logit, `from_logits=True`).
 
     `y_true` holds integer labels in `[0, num_classes)`, shape `(batch,)` or `(batch, 1)`. A label out
-    of range raises `ValueError` when called eagerly; inside a compiled function (`fit`, `evaluate`)
-    a TensorFlow assertion stops the step with `InvalidArgumentError` instead of counting it silently.
+    of range or with a fraction (1.5), and a negative or non-finite sample weight, raise `ValueError`
+    at once when `update_state` runs eagerly. Inside a compiled step the row is left out and counted
+    instead (see the module docstring): `result()` is then NaN there and raises eagerly, as at the
+    end of `fit`'s or `evaluate`'s epoch.
 
     State: two vectors of length `num_classes`, `true_positives` and `support` (the weighted
-    per-class counts of true labels).
+    per-class counts of true labels), and two scalar counts, `invalid_labels` and `invalid_weights`.
 
     Args:
         num_classes: number of classes, an integer >= 2.
@@ -132,6 +148,8 @@ class BalancedAccuracy(keras.metrics.Metric):
         self.from_logits = from_logits
         self.true_positives = self.add_variable(shape=(self.num_classes,), initializer="zeros", name="true_positives")
         self.support = self.add_variable(shape=(self.num_classes,), initializer="zeros", name="support")
+        self.invalid_labels = self.add_variable(shape=(), initializer="zeros", name="invalid_labels")
+        self.invalid_weights = self.add_variable(shape=(), initializer="zeros", name="invalid_weights")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         labels = ops.convert_to_tensor(y_true)
@@ -142,22 +160,28 @@ class BalancedAccuracy(keras.metrics.Metric):
                 "Argument `y_true` must hold one integer label per sample, shape (batch,) or (batch, 1). "
                 f"Received: y_true with shape {tuple(labels.shape)}"
             )
-        labels = self._checked_labels(labels)
+        labels, bad_labels = self._checked_labels(labels)
         predicted = self._predicted_classes(ops.convert_to_tensor(y_pred, dtype=self.dtype), labels)
-        weight = _sample_weight(sample_weight, labels, self.dtype)
+        weight, bad_weights = _valid_weight(_sample_weight(sample_weight, labels, self.dtype))
+        # A row with a bad label is left out of every sum (weight 0) and counted below.
+        weight = ops.where(bad_labels, ops.zeros_like(weight), weight)
         true_one_hot = ops.one_hot(labels, self.num_classes, dtype=self.dtype)  # (batch, num_classes)
         hit = ops.cast(ops.equal(labels, predicted), self.dtype)
         self.support.assign_add(ops.sum(weight[:, None] * true_one_hot, axis=0))
         self.true_positives.assign_add(ops.sum((weight * hit)[:, None] * true_one_hot, axis=0))
+        self.invalid_labels.assign_add(ops.sum(ops.cast(bad_labels, self.dtype)))
+        self.invalid_weights.assign_add(ops.sum(ops.cast(bad_weights, self.dtype)))
 
     def result(self):
         present = ops.cast(self.support > 0, self.dtype)
         recall = ops.divide_no_nan(self.true_positives, self.support)
-        return ops.divide_no_nan(ops.sum(recall * present), ops.sum(present))
+        value = ops.divide_no_nan(ops.sum(recall * present), ops.sum(present))
+        bad_labels = (self.invalid_labels, f"labels outside [0, {self.num_classes}) or with a fraction")
+        return _refuse_if_invalid(self, value, [bad_labels, (self.invalid_weights, _INVALID_WEIGHT)])
 
     def reset_state(self):
-        self.true_positives.assign(ops.zeros((self.num_classes,), dtype=self.dtype))
-        self.support.assign(ops.zeros((self.num_classes,), dtype=self.dtype))
+        for variable in self.variables:
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "from_logits": self.from_logits}
@@ -184,32 +208,87 @@ class BalancedAccuracy(keras.metrics.Metric):
         return ops.cast(predicted, "int32")
 
     def _checked_labels(self, labels):
-        message = f"Argument `y_true` must hold integer labels in [0, {self.num_classes})"
-        if tf.executing_eagerly():
-            values = np.asarray(labels)
-            outside = (values < 0) | (values >= self.num_classes) | (values != np.round(values))
+        """Returns `(labels as int32, mask of invalid rows)`; invalid rows get label 0 (and weight 0).
+
+        Eagerly an invalid label raises at once. Inside a compiled step nothing can raise (XLA drops
+        assertions), so the mask carries the problem on, into `invalid_labels`.
+        """
+        if _is_concrete(labels):
+            values = ops.convert_to_numpy(labels)
+            outside = ~((values >= 0) & (values < self.num_classes) & (values == np.round(values)))
             if outside.any():
                 raise ValueError(
-                    f"{message} for num_classes={self.num_classes}. "
-                    f"Received: y_true containing {sorted(set(values[outside].tolist()))}"
+                    f"Argument `y_true` must hold integer labels in [0, {self.num_classes}) for "
+                    f"num_classes={self.num_classes}. Received: y_true containing {sorted(set(values[outside].tolist()))}"
                 )
-        else:
-            # Inside a compiled step the values are unknown until run time: assert there, and make
-            # every later use of the labels wait for the assertions so nothing is counted first.
-            checks = [
-                tf.debugging.assert_greater_equal(labels, ops.zeros_like(labels), message=message),
-                tf.debugging.assert_less(labels, ops.full_like(labels, self.num_classes), message=message),
-                # A float label such as 1.5 would otherwise be truncated to class 1 by the cast below.
-                tf.debugging.assert_equal(labels, tf.round(labels), message=message)
-                if labels.dtype.is_floating
-                else tf.no_op(),
-            ]
-            with tf.control_dependencies(checks):
-                labels = tf.identity(labels)
-        return ops.cast(labels, "int32")
+        invalid = ops.logical_not(ops.logical_and(ops.greater_equal(labels, 0), ops.less(labels, self.num_classes)))
+        if "float" in str(labels.dtype):
+            # A float label such as 1.5 would otherwise be truncated to class 1 by the cast below;
+            # NaN fails every comparison, so it lands here too.
+            invalid = ops.logical_or(invalid, ops.not_equal(labels, ops.round(labels)))
+        labels = ops.where(invalid, ops.zeros_like(labels), labels)
+        return ops.cast(labels, "int32"), invalid
 
 
 # --- shared helpers ---------------------------------------------------------------------------
+
+_INVALID_WEIGHT = "sample weights that are negative or not finite"
+
+
+def _is_concrete(tensor):
+    """Whether `tensor` holds known values (eager code), not a placeholder of a compiled function."""
+    backend = keras.config.backend()
+    if backend == "tensorflow":
+        return tf.executing_eagerly()
+    if backend == "jax":
+        import jax
+
+        return not isinstance(tensor, jax.core.Tracer)
+    return True  # torch and numpy run eagerly
+
+
+def _valid_weight(weight):
+    """Returns `(weight with invalid entries set to 0, mask of invalid entries)`; eagerly, raises instead.
+
+    A negative weight would subtract a sample's error from the others' (an RMSE of 0.0, or NaN under
+    the square root); NaN or inf turns every sum into NaN. Neither is a weighting.
+    """
+    if _is_concrete(weight):
+        values = ops.convert_to_numpy(weight)
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            raise ValueError(
+                "Argument `sample_weight` must hold finite, non-negative weights. "
+                f"Received: sample_weight containing {sorted(set(values[bad].tolist()), key=str)}. "
+                "Give a sample you want to leave out the weight 0."
+            )
+    invalid = ops.logical_not(ops.logical_and(ops.isfinite(weight), ops.greater_equal(weight, 0)))
+    return ops.where(invalid, ops.zeros_like(weight), weight), invalid
+
+
+def _refuse_if_invalid(metric, value, counters):
+    """`value`, unless a count of left-out rows is above 0: then raise (eager) or give NaN (compiled).
+
+    Args:
+        metric: the metric, for its name in the message.
+        value: the result computed from the valid rows.
+        counters: pairs `(count variable, what it counts)`.
+    """
+    counts = [ops.convert_to_tensor(count) for count, _ in counters]
+    if not all(_is_concrete(count) for count in counts):
+        # Compiled: nothing can raise here, so the number itself says it is not one.
+        left_out = sum(counts[1:], counts[0])
+        return ops.where(left_out > 0, ops.full_like(value, float("nan")), value)
+    found = [(int(ops.convert_to_numpy(count)), what) for count, (_, what) in zip(counts, counters)]
+    listed = "; ".join(f"{n} with {what}" for n, what in found if n)
+    if listed:
+        raise ValueError(
+            f"Metric '{metric.name}' left out samples it cannot count: {listed}. Its result would "
+            "describe only the rest, so there is none. Fix the labels or weights given to "
+            "`update_state` (in `fit`/`evaluate`: `y` and `sample_weight`), then call `reset_state()`."
+        )
+    return value
+
 
 
 def _num_classes(value):

@@ -51,7 +51,7 @@ def dense_params(input_size, output_size, *, use_bias=True):
     return input_size * output_size + (output_size if _flag("use_bias", use_bias) else 0)
 
 
-def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1):
+def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1, rank=None):
     """Parameters of a convolution (Conv1D/2D/3D and their Transpose versions).
 
     Formula:
@@ -59,11 +59,14 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1):
         + filters if use_bias                                  # one bias per filter
 
     Args:
-        kernel_size: the window size, a tuple with one int per spatial axis (`(3, 3)` for 3x3).
+        kernel_size: the window size, a tuple with one int per spatial axis (`(3, 3)` for 3x3), or
+            an int for the same size on every axis, as in Keras.
         in_channels: channels of the input.
         filters: channels of the output (number of filters).
         use_bias: whether the layer adds a bias per filter.
-        groups: number of channel groups; each filter sees `in_channels / groups` channels.
+        groups: number of channel groups; each filter sees `in_channels / groups` channels, and
+            both `in_channels` and `filters` must be divisible by it (Keras refuses otherwise).
+        rank: number of spatial axes an int `kernel_size` stands for (default 2, a Conv2D).
 
     Returns:
         The number of parameters, an int.
@@ -72,19 +75,18 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1):
 
     >>> conv_params((3, 3), 3, 32)   # a 3x3 Conv2D from RGB to 32 maps
     896
+    >>> conv_params(3, 3, 32)        # an int means 3x3, as in keras.layers.Conv2D(32, 3)
+    896
     """
-    window = window_volume("kernel_size", kernel_size)
+    window = window_volume("kernel_size", kernel_size, rank)
     in_channels = positive_int("in_channels", in_channels)
     filters = positive_int("filters", filters)
     groups = positive_int("groups", groups)
-    if in_channels % groups:
-        raise ValueError(
-            f"Argument `in_channels` must be divisible by `groups`. Received: in_channels={in_channels}, groups={groups}"
-        )
+    _checks.conv_groups(in_channels, filters, groups)
     return window * (in_channels // groups) * filters + (filters if _flag("use_bias", use_bias) else 0)
 
 
-def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_bias=True):
+def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_bias=True, rank=None):
     """Parameters of a depthwise convolution: one window per input channel and multiplier.
 
     Formula:
@@ -96,12 +98,12 @@ def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_b
     >>> depthwise_conv_params((3, 3), 728)
     7280
     """
-    window = window_volume("kernel_size", kernel_size)
+    window = window_volume("kernel_size", kernel_size, rank)
     maps = positive_int("in_channels", in_channels) * positive_int("depth_multiplier", depth_multiplier)
     return window * maps + (maps if _flag("use_bias", use_bias) else 0)
 
 
-def separable_conv_params(kernel_size, in_channels, filters, *, depth_multiplier=1, use_bias=True):
+def separable_conv_params(kernel_size, in_channels, filters, *, depth_multiplier=1, use_bias=True, rank=None):
     """Parameters of a separable convolution: a depthwise step, then a 1x1 pointwise step.
 
     Formula:
@@ -114,7 +116,7 @@ def separable_conv_params(kernel_size, in_channels, filters, *, depth_multiplier
     >>> separable_conv_params((3, 3), 728, 728, use_bias=False)   # an Xception middle-flow conv
     536536
     """
-    window = window_volume("kernel_size", kernel_size)
+    window = window_volume("kernel_size", kernel_size, rank)
     maps = positive_int("in_channels", in_channels) * positive_int("depth_multiplier", depth_multiplier)
     filters = positive_int("filters", filters)
     return window * maps + maps * filters + (filters if _flag("use_bias", use_bias) else 0)
@@ -149,6 +151,25 @@ def layer_norm_params(features, *, center=True, scale=True):
     """
     features = positive_int("features", features)
     return features * (_flag("center", center) + _flag("scale", scale))
+
+
+def normalization_params(kept_size, *, adapted=True):
+    """Parameters (all non-trainable) of a `Normalization` layer.
+
+    Formula:
+        2 * kept_size + 1 if adapted     # a mean and a variance per kept position, and a
+                                         # sample count (kept for old saved models)
+        0 otherwise                      # mean and variance given to the constructor: constants
+
+    `kept_size` is the product of the input sizes along the layer's `axis` (1 for `axis=None`).
+
+    Example:
+
+    >>> normalization_params(3)   # EfficientNet's per-channel RGB statistics
+    7
+    """
+    kept_size = positive_int("kept_size", kept_size)
+    return 2 * kept_size + 1 if _flag("adapted", adapted) else 0
 
 
 def embedding_params(input_dim, output_dim):
@@ -445,6 +466,21 @@ def _layer_norm(config, shape):
     return layer_norm_params(d, center=center, scale=scale), f"{d}*{center + scale}"
 
 
+def _normalization(config, shape):
+    axis = config["axis"]
+    axes = () if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    kept = math.prod(shape[a] for a in axes)
+    adapted = config.get("mean") is None
+    n = normalization_params(kept, adapted=adapted)
+    return n, f"2*{kept} + 1" if adapted else "mean and variance given: constants"
+
+
+def _layer_scale(config, shape):
+    # ConvNeXt's LayerScale: one learned scale per channel.
+    d = config["projection_dim"]
+    return positive_int("projection_dim", d), f"{d}"
+
+
 def _embedding(config, shape):
     return embedding_params(config["input_dim"], config["output_dim"]), f"{config['input_dim']}*{config['output_dim']}"
 
@@ -465,9 +501,24 @@ _FORMULAS = {
     **{kind: _separable for kind in SEPARABLE},
     keras.layers.BatchNormalization: _batch_norm,
     keras.layers.LayerNormalization: _layer_norm,
+    keras.layers.Normalization: _normalization,
     keras.layers.Embedding: _embedding,
     **{getattr(keras.layers, name): _rnn(name) for name in RNN_GATES},
 }
+
+
+# Layers defined inside keras.applications rather than keras.layers (private paths, so looked up
+# defensively: a Keras without them simply has no formula for them). LayerScale (ConvNeXt) learns
+# one scale per channel; CustomScaleLayer (Inception-ResNet, x0 + x1 * scale) and StochasticDepth
+# (ConvNeXt with drop_path_rate > 0) own no weights.
+APPLICATION_LAYERS = {
+    name: kind
+    for module, name in [("convnext", "LayerScale"), ("convnext", "StochasticDepth"), ("inception_resnet_v2", "CustomScaleLayer")]
+    for kind in [getattr(getattr(keras.src.applications, module, None), name, None)]
+    if kind is not None
+}
+for _name, _kind in APPLICATION_LAYERS.items():
+    _FORMULAS[_kind] = _layer_scale if _name == "LayerScale" else (lambda config, shape: (0, "no weights"))
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -479,17 +530,13 @@ def _flag(name, value):
     return int(value)
 
 
-def window_volume(name, kernel_size):
+def window_volume(name, kernel_size, rank=None):
     """The number of positions in a window: the product of its sizes, one per spatial axis.
 
-    An int is refused: `3` could mean a 1-D window of 3 or a 3x3 one, and the two counts differ.
+    As in Keras, an int means the same size on each of `rank` axes (2 when `rank` is None: `3` is a
+    3x3 window, as in `Conv2D(filters, 3)`); a tuple gives one size per axis.
     """
-    if not isinstance(kernel_size, (tuple, list)) or not kernel_size:
-        raise ValueError(
-            f"Argument `{name}` must be a non-empty tuple with one size per spatial axis, e.g. (3, 3) for a "
-            f"3x3 Conv2D (an int is ambiguous: 1-D or 2-D?). Received: {name}={kernel_size!r}"
-        )
-    return math.prod(positive_int(name, k) for k in kernel_size)
+    return math.prod(_checks.conv_window(name, kernel_size, rank))
 
 
 def _as_shape(shape):

@@ -85,3 +85,7 @@ ATOL_FLOAT32_PROBABILITY = 4 * 2.0**-24
 # gradient, Grad-CAM++'s alpha = 1 / (2 + g * sum A) has a denominator >= 2, so the division does not
 # amplify that error. Measured: 1.2e-7 of the map's scale on a Flatten-head convnet.
 RTOL_CAM_METHODS = 1e-5
+
+# Two accuracies over the same n samples (a count divided by n, computed two ways) agree when their
+# counts do: any difference below half a sample, 0.5 / n, is rounding of the division.
+HALF_A_SAMPLE = 0.5

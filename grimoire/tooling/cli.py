@@ -14,13 +14,15 @@
                                        plant each classic mistake in a copy; the spec must catch it
     grimoire matrix [--tensorflow V,...] [--keras K,...] [--backend tensorflow,jax] [--out DIR]
                                        the spec once per release/backend cell; DIR/matrix.json and README.md
+    grimoire numerics [--config NAME ...] [-- PYTEST_ARGS]
+                                       the spec with oneDNN off, narrower ISAs, one thread, -n 2; same ledgers
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-from . import matrix, mistakes
+from . import matrix, mistakes, numerics
 from . import report as report_module
 from .exercises import check as exercise_check
 from .exercises import generate, guide, watch
@@ -84,7 +86,7 @@ def report(args):
 
 
 # Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
-DELEGATED = {"mistakes": mistakes.main, "matrix": matrix.main}
+DELEGATED = {"mistakes": mistakes.main, "matrix": matrix.main, "numerics": numerics.main}
 
 
 def build_parser():
@@ -128,6 +130,7 @@ def build_parser():
 
     commands.add_parser("mistakes", help="plant classic mistakes in copies of the reference; the spec must catch each one")
     commands.add_parser("matrix", help="the spec on several TensorFlow/Keras releases and backends; a claims-by-cell table")
+    commands.add_parser("numerics", help="the spec under several numeric configurations (oneDNN, ISA, threads, xdist); ledgers must agree")
 
     return parser
 

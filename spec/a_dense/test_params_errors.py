@@ -32,9 +32,9 @@ def test_dense_params_rejects_non_bool_use_bias(impl):
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        pytest.param(lambda p: p.conv_params((3, 3), 4, 8, groups=3), ValueError, r"`in_channels` must be divisible by `groups`", id="groups"),
-        pytest.param(lambda p: p.conv_params((), 4, 8), ValueError, r"`kernel_size` must be a non-empty tuple with one size per spatial axis", id="empty-kernel"),
-        pytest.param(lambda p: p.conv_params(3, 4, 8), ValueError, r"e.g. \(3, 3\) for a 3x3 Conv2D .*Received: kernel_size=3", id="ambiguous-int-kernel"),
+        pytest.param(lambda p: p.conv_params((3, 3), 4, 8, groups=3), ValueError, r"`filters` must be divisible by `groups`.*Received: filters=8, groups=3", id="groups"),
+        pytest.param(lambda p: p.conv_params((), 4, 8), ValueError, r"`kernel_size` must be an integer or a non-empty tuple of integers. Received: kernel_size=\(\)", id="empty-kernel"),
+        pytest.param(lambda p: p.conv_params((3, 0), 4, 8), ValueError, r"`kernel_size` must be a positive integer. Received: kernel_size=0", id="zero-kernel-side"),
         pytest.param(lambda p: p.rnn_params("Transformer", 3, 4), ValueError, r"`cell` must be one of \['GRU', 'LSTM', 'SimpleRNN'\]", id="cell"),
         pytest.param(lambda p: p.batch_norm_params(0), ValueError, r"`channels` must be a positive integer", id="channels"),
         pytest.param(lambda p: p.layer_norm_params(0), ValueError, r"`features` must be a positive integer. Received: features=0", id="features"),
@@ -75,3 +75,33 @@ def test_param_table_refuses_a_layer(impl):
     """The table is per model."""
     with pytest.raises(TypeError, match=r"`model` must be a keras.Model. Received: model of type Dense"):
         impl.params.param_table(keras.layers.Dense(3))
+
+
+# Conv2D configurations Keras' constructor (or its build) refuses: (kernel_size, in_channels, filters, groups).
+KERAS_REFUSES = [
+    pytest.param((3, 3), 4, 6, 4, id="filters-not-divisible-by-groups"),
+    pytest.param((3, 3), 6, 4, 4, id="in-channels-not-divisible-by-groups"),
+    pytest.param((3, 3), 4, 0, 1, id="zero-filters"),
+    pytest.param((3, 3), 4, -2, 1, id="negative-filters"),
+    pytest.param((3, 0), 4, 8, 1, id="zero-kernel-side"),
+    pytest.param((3, -1), 4, 8, 1, id="negative-kernel-side"),
+    pytest.param((3, 3), 4, 8, 0, id="zero-groups"),
+]
+
+
+@pytest.mark.parametrize(("kernel_size", "in_channels", "filters", "groups"), KERAS_REFUSES)
+def test_conv_formulas_refuse_what_keras_refuses(impl, kernel_size, in_channels, filters, groups):
+    """Where keras.layers.Conv2D refuses a configuration, conv_params and conv_macs refuse it too, never return a count."""
+    with pytest.raises(ValueError):
+        layer = keras.layers.Conv2D(filters, kernel_size, groups=groups)
+        layer.build((None, 8, 8, in_channels))
+    with pytest.raises(ValueError, match=r"Argument `\w+` must be"):
+        impl.params.conv_params(kernel_size, in_channels, filters, groups=groups)
+    with pytest.raises(ValueError, match=r"Argument `\w+` must be"):
+        impl.flops.conv_macs(kernel_size, in_channels, filters, (6, 6), groups=groups)
+
+
+def test_groups_must_divide_filters_as_keras_requires(impl):
+    """conv_params((3, 3), 4, 6, groups=4) is refused with the reason (it used to return 60)."""
+    with pytest.raises(ValueError, match=r"`filters` must be divisible by `groups`.*Received: filters=6, groups=4"):
+        impl.params.conv_params((3, 3), 4, 6, groups=4)

@@ -1,9 +1,15 @@
-"""Claim `metric-distributed`: under MirroredStrategy with two replicas the metric matches one device.
+"""Claim `metric-distributed`: under a distribution strategy with two replicas the metric matches one device.
 
-The two replicas are two logical CPU devices (split at start-up by spec/conftest.py). Each replica
-updates its own copy of the metric's sums; reading the metric adds the copies (the variables are
-made with aggregation="sum"), which is exact because the state is sums, not averages.
+MirroredStrategy: the two replicas are two logical CPU devices (split at start-up by
+spec/conftest.py). MultiWorkerMirroredStrategy: two worker processes on this machine, started and
+stopped by the test (see multiworker.py). Each replica updates its own copy of the metric's sums;
+reading the metric adds the copies (the variables are made with aggregation="sum"), which is exact
+because the state is sums, not averages.
 """
+
+import sys
+import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -12,7 +18,7 @@ import tensorflow as tf
 
 from ..tolerances import RTOL_SAME_GRAPH
 
-from . import oracles
+from . import multiworker, oracles
 
 pytestmark = pytest.mark.claim("metric-distributed")
 
@@ -101,3 +107,72 @@ def test_distributed_fit_gives_the_one_device_metric(impl, rng, strategy, build,
     # The last epoch, recomputed on one device from the predictions each step started from.
     expected = _oracle(name, y, np.concatenate(recorder.predictions), weights)
     assert history[-1] == pytest.approx(expected, rel=RTOL_SAME_GRAPH)
+
+
+# A bound on a two-worker run, not a measurement: each worker imports TensorFlow, builds two small
+# models and evaluates 64 samples (about 15 s on an idle 2-core machine; several times that when the
+# machine is shared). Past it the workers are killed and the test fails, saying which one hung.
+WORKER_TIMEOUT_SECONDS = 240
+
+
+def _package_of(impl):
+    """The implementation's package name and the directory to import it from, for the worker processes."""
+    package = impl.metrics.__name__.rpartition(".")[0]
+    return package, Path(sys.modules[package].__file__).resolve().parents[1]
+
+
+def _save_cases(impl, rng, path):
+    """Writes each case's data and initial weights to `path`; returns the one-device results."""
+    arrays, expected = {"names": np.array([c.id for c in CASES]), "batch": np.array(BATCH)}, {}
+    for case in CASES:
+        build, make, _, name = case.values
+        x, y, weights = _data(rng, name)
+        single = build()
+        one_device = make(impl)
+        one_device.update_state(y, single(x), sample_weight=weights)
+        expected[name] = float(one_device.result())
+        arrays.update({f"{case.id}_x": x, f"{case.id}_y": y, f"{case.id}_weights": weights})
+        arrays.update({f"{case.id}_w{i}": w for i, w in enumerate(single.get_weights())})
+    np.savez(path, **arrays)
+    return expected
+
+
+def test_two_worker_processes_give_the_one_device_metric(impl, rng, tmp_path):
+    """Under MultiWorkerMirroredStrategy with two worker processes, evaluate() gives each metric's one-device value."""
+    expected = _save_cases(impl, rng, tmp_path / "cases.npz")
+    started = multiworker.start_workers(tmp_path / "cases.npz", tmp_path, *_package_of(impl))
+    try:
+        chief = multiworker.wait_for(started, timeout=WORKER_TIMEOUT_SECONDS)
+    finally:
+        multiworker.stop(started)
+    assert chief["replicas"] == 2
+    for case in CASES:
+        name = case.values[3]
+        assert chief[case.id] == pytest.approx(expected[name], rel=RTOL_SAME_GRAPH), case.id
+
+
+def test_a_dead_worker_fails_the_run_quickly_and_clearly(impl, rng, tmp_path):
+    """Killing one worker makes the run fail within seconds, naming the worker and its signal; no process is left behind."""
+    _save_cases(impl, rng, tmp_path / "cases.npz")
+    started = multiworker.start_workers(tmp_path / "cases.npz", tmp_path, *_package_of(impl))
+    began = time.monotonic()
+    try:
+        started[1][0].kill()
+        with pytest.raises(multiworker.WorkerFailure, match=r"Worker 1 of 2 exited with code -9 before giving a result"):
+            multiworker.wait_for(started, timeout=WORKER_TIMEOUT_SECONDS)
+        assert time.monotonic() - began < WORKER_TIMEOUT_SECONDS / 4  # found by polling, not by the deadline
+    finally:
+        multiworker.stop(started)
+    assert all(process.poll() is not None for process, _, _ in started)
+
+
+def test_a_hung_run_stops_at_its_deadline(impl, rng, tmp_path):
+    """A run past its deadline is stopped with a message naming the workers still running, instead of hanging."""
+    _save_cases(impl, rng, tmp_path / "cases.npz")
+    started = multiworker.start_workers(tmp_path / "cases.npz", tmp_path, *_package_of(impl))
+    try:
+        with pytest.raises(multiworker.WorkerFailure, match=r"Workers \[0, 1\] were still running after 1 s"):
+            multiworker.wait_for(started, timeout=1.0)  # far too short to import TensorFlow
+    finally:
+        multiworker.stop(started)
+    assert all(process.poll() is not None for process, _, _ in started)

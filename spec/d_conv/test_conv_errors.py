@@ -8,7 +8,7 @@ IMAGES = np.zeros((1, 6, 6, 3))
 KERNEL = np.zeros((3, 3, 3, 4))
 
 
-@pytest.mark.claim("conv-dot-product")
+@pytest.mark.claim("conv-errors")
 @pytest.mark.parametrize("function", ["conv2d_reference", "conv2d_im2col"])
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "message"),
@@ -24,6 +24,8 @@ KERNEL = np.zeros((3, 3, 3, 4))
         pytest.param((IMAGES, np.zeros((7, 7, 3, 4))), {}, ValueError, r"larger than the input \(length=6\) with padding='valid'", id="kernel-too-big"),
         pytest.param((np.zeros((0, 6, 6, 3)), KERNEL), {}, ValueError, r"must not have empty axes", id="empty-batch"),
         pytest.param((IMAGES, "kernel"), {}, TypeError, r"`kernel` must be array-like of numbers", id="kernel-string"),
+        pytest.param((IMAGES, KERNEL), {"strides": 2, "dilation_rate": 2}, ValueError, r"`strides` and `dilation_rate` cannot both be above 1", id="stride-and-dilation"),
+        pytest.param((IMAGES, KERNEL), {"strides": (2, 1), "dilation_rate": (1, 2)}, ValueError, r"Received: strides=\(2, 1\), dilation_rate=\(1, 2\)", id="stride-and-dilation-other-axes"),
     ],
 )
 def test_convolutions_reject_bad_arguments(impl, function, args, kwargs, error, message):
@@ -39,7 +41,7 @@ def test_zero_inputs_give_finite_zero_outputs(impl):
     np.testing.assert_array_equal(out, np.ones((1, 3, 3, 4)))
 
 
-@pytest.mark.claim("conv-output-size")
+@pytest.mark.claim("conv-errors")
 @pytest.mark.parametrize(
     ("args", "kwargs", "error", "message"),
     [
@@ -57,7 +59,7 @@ def test_output_shape_rejects_bad_arguments(impl, args, kwargs, error, message):
         impl.conv.conv2d_output_shape(*args, **kwargs)
 
 
-@pytest.mark.claim("feature-hierarchy")
+@pytest.mark.claim("conv-errors")
 def test_receptive_field_rejects_unknown_layers_and_flat_outputs(impl):
     """An unknown name lists the layers; a Dense/global-pooling output has no receptive field; a non-model is refused."""
     model = keras.Sequential(
@@ -73,7 +75,7 @@ def test_receptive_field_rejects_unknown_layers_and_flat_outputs(impl):
         impl.conv.receptive_field(model, 0)
 
 
-@pytest.mark.claim("feature-hierarchy")
+@pytest.mark.claim("conv-errors")
 def test_receptive_field_refuses_layers_it_cannot_follow(impl):
     """Upsampling changes the map without a kernel: the arithmetic refuses rather than guess."""
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.UpSampling2D(2, name="up"), keras.layers.Conv2D(2, 3, name="conv")])
@@ -81,7 +83,7 @@ def test_receptive_field_refuses_layers_it_cannot_follow(impl):
         impl.conv.receptive_field(model, "conv")
 
 
-@pytest.mark.claim("feature-hierarchy")
+@pytest.mark.claim("conv-errors")
 def test_receptive_field_refuses_nested_models(impl):
     """A nested model keeps the map's size yet grows the field inside: refused, not treated as pointwise."""
     block = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, padding="same")], name="block")
@@ -91,7 +93,7 @@ def test_receptive_field_refuses_nested_models(impl):
         impl.conv.receptive_field(model, "conv")
 
 
-@pytest.mark.claim("conv-output-size")
+@pytest.mark.claim("conv-errors")
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
@@ -104,3 +106,24 @@ def test_one_axis_helpers_check_their_arguments(impl, call, error, message):
     """The per-axis size helpers refuse what the size formula cannot take."""
     with pytest.raises(error, match=message):
         call(impl.conv)
+
+
+@pytest.mark.claim("conv-errors")
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        pytest.param(dict(strides=2, dilation_rate=2), r"cannot both be above 1", id="stride-and-dilation"),
+        pytest.param(dict(strides=(2, 1), dilation_rate=(1, 2)), r"cannot both be above 1", id="on-different-axes"),
+        pytest.param(dict(kernel_size=0), r"`kernel_size` must be a positive integer", id="zero-kernel"),
+        pytest.param(dict(strides=(1, 0)), r"`strides` must be a positive integer", id="zero-stride"),
+        pytest.param(dict(filters=0), r"`filters` must be a positive integer", id="zero-filters"),
+    ],
+)
+def test_output_shape_refuses_what_keras_conv2d_refuses(impl, kwargs, message):
+    """Each configuration keras.layers.Conv2D refuses is refused by conv2d_output_shape too, not given a shape."""
+    config = {"filters": 4, "kernel_size": 3, **kwargs}
+    with pytest.raises(ValueError):
+        keras.layers.Conv2D(**config)
+    with pytest.raises(ValueError, match=message):
+        impl.conv.conv2d_output_shape((None, 9, 9, 3), **config)
+

@@ -8,7 +8,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.metrics import pairwise_distances as sklearn_distances
 
 from ..conftest import DIGITS_SEED
-from ..tolerances import ATOL_SKLEARN_DISTANCES
+from ..tolerances import ATOL_SKLEARN_DISTANCES, HALF_A_SAMPLE
 
 pytestmark = pytest.mark.claim("convnet-learns")
 
@@ -38,7 +38,7 @@ def test_convnet_reaches_95_percent_on_held_out_digits(impl, digits_convnet):
     model, accuracy = digits_convnet
     _, _, x_test, y_test = impl.digits.load(seed=DIGITS_SEED)
     recounted = accuracy_score(y_test, np.argmax(model.predict(x_test, verbose=0), axis=-1))
-    assert accuracy == pytest.approx(recounted)
+    assert accuracy == pytest.approx(recounted, abs=HALF_A_SAMPLE / len(y_test))
     assert recounted >= 0.95
     # Chance is 10%: the number means learning, not a lucky split.
     assert model.count_params() < 50_000

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 
-@pytest.mark.claim("filters-distinct-at-init")
+@pytest.mark.claim("filters-errors")
 @pytest.mark.parametrize(
     ("kernel", "error", "message"),
     [
@@ -27,7 +27,7 @@ def test_single_filter_has_no_pair(impl):
     np.testing.assert_array_equal(impl.filters.pairwise_distances(np.ones((3, 3, 1, 1))), [[0.0]])
 
 
-@pytest.mark.claim("init-distribution")
+@pytest.mark.claim("filters-errors")
 @pytest.mark.parametrize(
     ("initializer", "shape", "error", "message"),
     [
@@ -43,7 +43,7 @@ def test_expected_statistics_rejects_bad_arguments(impl, initializer, shape, err
         impl.filters.expected_statistics(initializer, shape)
 
 
-@pytest.mark.claim("init-distribution")
+@pytest.mark.claim("filters-errors")
 @pytest.mark.parametrize(
     ("initializer", "shape", "kwargs", "error", "message"),
     [
@@ -69,7 +69,7 @@ def test_non_variance_scaling_initializer_still_summarised(impl):
     assert impl.filters.init_statistics("zeros", (2, 3))["max_abs"] == 0.0
 
 
-@pytest.mark.claim("symmetry-breaking")
+@pytest.mark.claim("filters-errors")
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
@@ -85,7 +85,7 @@ def test_symmetry_experiment_rejects_bad_arguments(impl, kwargs, error, message)
         impl.filters.symmetry_experiment(**kwargs)
 
 
-@pytest.mark.claim("convnet-learns")
+@pytest.mark.claim("filters-errors")
 @pytest.mark.parametrize(
     ("function", "kwargs", "error", "message"),
     [

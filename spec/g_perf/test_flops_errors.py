@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-pytestmark = pytest.mark.claim("flops-from-shapes")
+pytestmark = pytest.mark.claim("flops-errors")
 
 
 class Scale(keras.layers.Layer):
@@ -57,8 +57,13 @@ def test_kernel_and_output_ranks_must_agree(impl):
 
 
 def test_groups_must_divide_channels(impl):
-    with pytest.raises(ValueError, match=r"`in_channels` must be divisible by `groups`. Received: in_channels=6, groups=4"):
+    with pytest.raises(ValueError, match=r"`in_channels` must be divisible by `groups`.*Received: in_channels=6, groups=4"):
         impl.flops.conv_macs(3, 6, 8, (5, 5), groups=4)
+
+
+def test_groups_must_divide_filters(impl):
+    with pytest.raises(ValueError, match=r"`filters` must be divisible by `groups`.*Received: filters=6, groups=4"):
+        impl.flops.conv_macs(3, 4, 6, (5, 5), groups=4)
 
 
 def test_unknown_rnn_cell_is_refused(impl):
