@@ -101,3 +101,10 @@ def conv_groups(in_channels, filters, groups):
                 f"Argument `{name}` must be divisible by `groups`: each of the {groups} groups takes an equal "
                 f"share of the channels. Received: {name}={value}, groups={groups}"
             )
+
+
+def flag(name, value):
+    """`value` as 0 or 1 when it is a bool; a TypeError naming the argument otherwise."""
+    if not isinstance(value, bool):
+        raise TypeError(f"Argument `{name}` must be a bool. Received: {name}={value!r}")
+    return int(value)

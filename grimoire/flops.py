@@ -31,21 +31,23 @@ import keras
 
 from . import _checks
 from ._checks import positive_int
-from .params import (
+from .layers import (
     APPLICATION_LAYERS,
     CONVOLUTIONS,
     DEPTHWISE,
     PARAMETER_FREE,
-    RNN_GATES,
     SEPARABLE,
     channels_of,
     check_layer,
+    has_unknown_size,
     formula_for,
     input_shape_of,
     layers_to_count,
     output_shape_of,
+    spatial_of,
     window_volume,
 )
+from .params import RNN_GATES
 
 # --- the formulas --------------------------------------------------------------------------------
 
@@ -221,7 +223,7 @@ def layer_macs(layer):
         free="the elementwise, pooling and reshaping layers",
     )
     in_shape, out_shape = input_shape_of(layer), output_shape_of(layer)
-    if _unknown(in_shape) or _unknown(out_shape):
+    if has_unknown_size(in_shape) or has_unknown_size(out_shape):
         raise ValueError(
             f"Layer '{layer.name}' has shapes with unknown sizes (input {in_shape}, output {out_shape}), "
             "so its cost depends on the data. Build the model with a fixed input size, e.g. "
@@ -321,13 +323,6 @@ def format_flops_table(model, batch_size=1):
 # --- per-type formulas on (config, input_shape, output_shape) -------------------------------------
 
 
-def _spatial(shape, config):
-    # The axes between batch and channels (channels_last) or after channels (channels_first).
-    if config.get("data_format", "channels_last") == "channels_last":
-        return tuple(shape[1:-1])
-    return tuple(shape[2:])
-
-
 def _dense(config, in_shape, out_shape):
     positions = math.prod(in_shape[1:-1])
     n = dense_macs(in_shape[-1], config["units"], positions=positions)
@@ -337,7 +332,7 @@ def _dense(config, in_shape, out_shape):
 
 def _conv(config, in_shape, out_shape):
     cin, k, f, groups = channels_of(config, in_shape), config["kernel_size"], config["filters"], config.get("groups", 1)
-    size = _spatial(out_shape, config)
+    size = spatial_of(out_shape, config)
     n = conv_macs(k, cin, f, size, groups=groups)
     seen = f"({cin}/{groups})" if groups > 1 else f"{cin}"
     return n, f"{_times(size)}*{f} outputs * {_times(k)}*{seen}"
@@ -345,20 +340,20 @@ def _conv(config, in_shape, out_shape):
 
 def _conv_transpose(config, in_shape, out_shape):
     cin, k, f = channels_of(config, in_shape), config["kernel_size"], config["filters"]
-    size = _spatial(in_shape, config)
+    size = spatial_of(in_shape, config)
     return conv_transpose_macs(k, cin, f, size), f"{_times(size)}*{cin} inputs * {_times(k)}*{f}"
 
 
 def _depthwise(config, in_shape, out_shape):
     cin, k, m = channels_of(config, in_shape), config["kernel_size"], config["depth_multiplier"]
-    size = _spatial(out_shape, config)
+    size = spatial_of(out_shape, config)
     n = depthwise_conv_macs(k, cin, size, depth_multiplier=m)
     return n, f"{_times(size)}*{cin * m} outputs * {_times(k)}"
 
 
 def _separable(config, in_shape, out_shape):
     cin, k, m, f = channels_of(config, in_shape), config["kernel_size"], config["depth_multiplier"], config["filters"]
-    size = _spatial(out_shape, config)
+    size = spatial_of(out_shape, config)
     n = separable_conv_macs(k, cin, f, size, depth_multiplier=m)
     return n, f"{_times(size)}*{cin * m} * ({_times(k)} + {f})"
 
@@ -399,11 +394,3 @@ def _positions_and_window(size, kernel_size, size_name):
 
 def _times(sizes):
     return "*".join(map(str, sizes if isinstance(sizes, (tuple, list)) else (sizes,)))
-
-
-def _unknown(shape):
-    if shape is None:
-        return True
-    if shape and isinstance(shape[0], (tuple, list)):
-        return any(_unknown(s) for s in shape)
-    return any(d is None for d in shape[1:])

@@ -20,7 +20,9 @@ import math
 import keras
 
 from . import _checks
-from ._checks import positive_int
+from ._checks import flag as _flag, positive_int
+from .layers import APPLICATION_LAYERS, CONVOLUTIONS, DEPTHWISE, PARAMETER_FREE, SEPARABLE, channels_of, check_layer
+from .layers import formula_for, input_shape_of, layers_to_count, output_shape_of, window_volume
 
 
 # --- the formulas --------------------------------------------------------------------------------
@@ -215,57 +217,6 @@ def rnn_params(cell, input_size, units, *, use_bias=True, reset_after=True):
 
 # --- applying them to built layers ---------------------------------------------------------------
 
-# Layers that own no weights whatever their configuration.
-PARAMETER_FREE = tuple(
-    getattr(keras.layers, name)
-    for name in (
-        "InputLayer", "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "Identity", "Lambda",
-        "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-        "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Masking",
-        "Flatten", "Reshape", "Permute", "RepeatVector", "Rescaling",
-        "Cropping1D", "Cropping2D", "Cropping3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
-        "UpSampling1D", "UpSampling2D", "UpSampling3D",
-        "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
-        "AveragePooling3D", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
-        "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
-        "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-    )
-    if hasattr(keras.layers, name)
-)
-
-CONVOLUTIONS = (
-    keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
-    keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
-)
-DEPTHWISE = (keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
-SEPARABLE = (keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
-
-
-def input_shape_of(layer):
-    """The (batch-inclusive) input shape a built layer was built with.
-
-    Keras records it in the layer's build config; for a layer inside a Functional model the
-    symbolic input gives the same answer.
-    """
-    shape = (layer.get_build_config() or {}).get("input_shape")
-    if shape is None:
-        try:
-            shape = layer.input.shape
-        except (AttributeError, ValueError):
-            shape = None
-    return None if shape is None else _as_shape(shape)
-
-
-def output_shape_of(layer):
-    """The output shape of a built layer, from its symbolic output or from its input shape."""
-    try:
-        return _as_shape(layer.output.shape)
-    except (AttributeError, ValueError):
-        pass
-    shape = input_shape_of(layer)
-    return None if shape is None else _as_shape(layer.compute_output_shape(shape))
-
-
 def layer_params(layer):
     """The analytic parameter count of one built layer and the formula used.
 
@@ -285,44 +236,6 @@ def layer_params(layer):
         return 0, "no weights"
     formula = formula_for(layer, _FORMULAS, counting="parameter", where="grimoire.params", free="the parameter-free layers")
     return formula(layer.get_config(), input_shape_of(layer))
-
-
-def check_layer(layer):
-    """Raises a TypeError unless `layer` is a Keras layer (a model is a layer too)."""
-    if not isinstance(layer, keras.layers.Layer):
-        raise TypeError(
-            f"Argument `layer` must be a Keras layer. Received: layer={layer!r} (of type {type(layer).__name__})"
-        )
-
-
-def formula_for(layer, formulas, *, counting, where, free):
-    """The formula in `formulas` for a built layer's exact type, refusing rather than guessing.
-
-    Args:
-        layer: the layer to count.
-        formulas: dict from layer class to formula.
-        counting: what is counted, for the messages ("parameter", "multiply-add").
-        where: the module a missing formula belongs in.
-        free: how the message names the layers counted as zero.
-
-    Raises:
-        ValueError: the layer is not built, or its exact type has no formula (a subclass of a
-            known layer may own more weights or do more work, so it is not guessed either).
-    """
-    if not layer.built:
-        raise ValueError(
-            f"Layer '{layer.name}' is not built, so its shapes are unknown. Build the model first: "
-            "call it on data, call `model.build(input_shape)`, or give it a `keras.Input`."
-        )
-    kind = type(layer)
-    formula = formulas.get(kind)
-    if formula is None:
-        raise ValueError(
-            f"No {counting} formula for layer '{layer.name}' of type {kind.__module__}.{kind.__name__}. "
-            f"Add one to {where} (a function of its config and shapes) rather than guessing. "
-            f"Known types: {sorted(k.__name__ for k in formulas)} and {free}."
-        )
-    return formula
 
 
 def count_params(model_or_layer):
@@ -347,33 +260,6 @@ def count_params(model_or_layer):
     128
     """
     return sum(layer_params(layer)[0] for layer in layers_to_count(model_or_layer, "parameter"))
-
-
-def layers_to_count(model_or_layer, counting):
-    """The layers whose counts add up to `model_or_layer`'s, once it is checked to be countable.
-
-    A single layer is its own list; a model must be built and must own no weights of its own.
-    `counting` names what is counted ("parameter", "multiply-add") for the error messages.
-    """
-    if not isinstance(model_or_layer, keras.layers.Layer):
-        raise TypeError(
-            "Argument `model_or_layer` must be a Keras model or layer. "
-            f"Received: {model_or_layer!r} (of type {type(model_or_layer).__name__})"
-        )
-    if not isinstance(model_or_layer, keras.Model):
-        return [model_or_layer]
-    model = model_or_layer
-    if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built, so its layers' shapes are unknown. "
-            "Call `model.build(input_shape)` or call the model on a batch first."
-        )
-    if owns_weights(model):
-        raise ValueError(
-            f"Model '{model.name}' creates weights of its own (add_weight in a subclass), which no layer's "
-            f"{counting} formula describes. Put them in a layer of their own."
-        )
-    return list(model.layers)
 
 
 def param_table(model):
@@ -422,12 +308,6 @@ def format_param_table(model):
 def _dense(config, shape):
     n = dense_params(shape[-1], config["units"], use_bias=config["use_bias"])
     return n, f"{shape[-1]}*{config['units']}" + (f" + {config['units']}" if config["use_bias"] else "")
-
-
-def channels_of(config, shape):
-    """The channel count of `shape` for a layer's `data_format` (channels last unless it says otherwise)."""
-    axis = -1 if config.get("data_format", "channels_last") == "channels_last" else 1
-    return shape[axis]
 
 
 def _conv(config, shape):
@@ -507,46 +387,5 @@ _FORMULAS = {
 }
 
 
-# Layers defined inside keras.applications rather than keras.layers (private paths, so looked up
-# defensively: a Keras without them simply has no formula for them). LayerScale (ConvNeXt) learns
-# one scale per channel; CustomScaleLayer (Inception-ResNet, x0 + x1 * scale) and StochasticDepth
-# (ConvNeXt with drop_path_rate > 0) own no weights.
-APPLICATION_LAYERS = {
-    name: kind
-    for module, name in [("convnext", "LayerScale"), ("convnext", "StochasticDepth"), ("inception_resnet_v2", "CustomScaleLayer")]
-    for kind in [getattr(getattr(keras.src.applications, module, None), name, None)]
-    if kind is not None
-}
 for _name, _kind in APPLICATION_LAYERS.items():
     _FORMULAS[_kind] = _layer_scale if _name == "LayerScale" else (lambda config, shape: (0, "no weights"))
-
-
-# --- small helpers -------------------------------------------------------------------------------
-
-
-def _flag(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"Argument `{name}` must be a bool. Received: {name}={value!r}")
-    return int(value)
-
-
-def window_volume(name, kernel_size, rank=None):
-    """The number of positions in a window: the product of its sizes, one per spatial axis.
-
-    As in Keras, an int means the same size on each of `rank` axes (2 when `rank` is None: `3` is a
-    3x3 window, as in `Conv2D(filters, 3)`); a tuple gives one size per axis.
-    """
-    return math.prod(_checks.conv_window(name, kernel_size, rank))
-
-
-def _as_shape(shape):
-    # A multi-input layer (Add, Concatenate) records a list of shapes.
-    if shape and all(isinstance(d, (tuple, list)) for d in shape):
-        return [_as_shape(s) for s in shape]
-    return tuple(None if d is None else int(d) for d in shape)
-
-
-def owns_weights(model):
-    """Whether a (subclassed) model created weights itself rather than through a sub-layer."""
-    # Weights a subclassed model created itself (not through a sub-layer); Keras keeps them apart.
-    return bool(getattr(model, "_trainable_variables", None) or getattr(model, "_non_trainable_variables", None))

@@ -16,7 +16,7 @@ Example:
 >>> MODULES["params"]
 'concept'
 >>> [name for name, kind in MODULES.items() if kind == "support"]
-['_checks', 'graph', 'digits', 'synthetic']
+['_checks', 'graph', 'layers', 'digits', 'synthetic']
 """
 
 CONCEPT, SUPPORT, TOOLING = "concept", "support", "tooling"
@@ -32,6 +32,7 @@ MODULES = {
     "flops": CONCEPT,
     "_checks": SUPPORT,
     "graph": SUPPORT,
+    "layers": SUPPORT,
     "digits": SUPPORT,
     "synthetic": SUPPORT,
     "tooling": TOOLING,
