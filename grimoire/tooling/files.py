@@ -3,25 +3,33 @@
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
-def write_text_atomically(path, text):
-    """Writes `text` to `path` through a temporary file in the same folder and a rename.
+@contextmanager
+def replacing(path):
+    """Yields a temporary path beside `path`; when the block ends without error it replaces `path`.
 
     `os.replace` is atomic on one file system: a reader sees the old file or the new one, and a
-    full disk or Ctrl-C while writing leaves the old file as it was.
+    full disk or Ctrl-C while writing leaves the old file as it was (and no temporary file).
     """
     path = Path(path).expanduser()
     handle, temporary = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+        yield Path(temporary)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_text_atomically(path, text):
+    """Writes `text` (UTF-8) to `path` through `replacing`; returns the path."""
+    with replacing(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+    return Path(path).expanduser()
 
 
 def write_json_atomically(path, data):

@@ -4,11 +4,11 @@ Pure functions (no TensorFlow, no Keras, no subprocess), so the unit tests need 
 """
 
 import json
-import os
-import tempfile
 import time
 import tomllib
 from pathlib import Path
+
+from .files import write_text_atomically
 
 MARKER = "<!-- grimoire matrix: written by `grimoire matrix`, rewritten on every run -->"
 GENERATOR = "grimoire matrix"
@@ -21,21 +21,6 @@ def load_catalogue(path):
     data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     claims = {c["id"]: c["section"] for c in data.get("claim", [])}
     return claims, dict(data.get("requires", {}))
-
-
-def atomic_write(path, text):
-    """Writes `text` to `path` through a temporary file in the same directory and os.replace, so a
-    crash leaves either the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def is_matrix_file(path):
@@ -156,5 +141,5 @@ def write_matrix(out, records, catalogue, when=None):
     check_writable(out)
     claims, notes = catalogue
     document = {"generator": GENERATOR, "cells": records}
-    atomic_write(out / "matrix.json", json.dumps(document, indent=2) + "\n")
-    atomic_write(out / "README.md", render(records, claims, notes, when))
+    write_text_atomically(out / "matrix.json", json.dumps(document, indent=2) + "\n")
+    write_text_atomically(out / "README.md", render(records, claims, notes, when))

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from grimoire.tooling import matrix, matrix_report
+from grimoire.tooling import files, matrix, matrix_report
 from grimoire.tooling.matrix import Cell
 
 pytestmark = pytest.mark.tooling
@@ -162,9 +162,9 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatc
     def broken_replace(src, dst):
         raise OSError("disk full")
 
-    monkeypatch.setattr(matrix_report.os, "replace", broken_replace)
+    monkeypatch.setattr(files.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        matrix_report.atomic_write(target, "new")
+        matrix_report.write_text_atomically(target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["matrix.json"]  # the temp file is gone
 

@@ -9,13 +9,12 @@ Example (not run: it needs a trained model):
     figure_methods(model, images[:4], labels[:4], path="report/cam_methods.png")
 """
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ... import cam
+from ..files import replacing
 
 METHODS = {
     "Grad-CAM": cam.grad_cam,
@@ -91,13 +90,7 @@ def figure_methods(model, images, labels, *, path=None, steps=16, class_names=No
 
 
 def _save(figure, path, dpi):
-    """Writes the PNG to a temporary file beside `path`, then moves it in place (never a half-written file)."""
+    """Writes the PNG through a temporary file beside `path` (never a half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
+    with replacing(path) as temporary:
         figure.savefig(temporary, dpi=dpi, format="png")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
