@@ -147,6 +147,9 @@ def main(argv=None):
     args.pytest_args = unknown
     try:
         return args.run(args)
+    except KeyboardInterrupt:
+        print(f"grimoire {args.command}: interrupted.", file=sys.stderr)
+        return 130
     except OSError as error:
         # A user's mistake (a path under a file, a read-only folder, a full disk): one line, no traceback.
         where = f" {error.filename}" if error.filename else ""
