@@ -5,23 +5,12 @@ import numpy as np
 import pytest
 
 from spec.f_cam import oracles
+from spec.f_cam.heads import features_of
 from spec.tolerances import ATOL_NORMALISED_MAPS, ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT, RTOL_SAME_GRAPH
 
 pytestmark = pytest.mark.claim("gradcam-equals-cam")
 
 L = keras.layers
-
-
-def _features(model, layer_name, images):
-    """The target layer's activations, by calling the layers before it eagerly (no CAM code involved)."""
-    x = images
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        x = layer(x)
-        if layer.name == layer_name:
-            return np.asarray(x, dtype=np.float64)
-    raise AssertionError(layer_name)
 
 
 def _dot_atol(features, kernel):
@@ -34,7 +23,7 @@ def test_trained_model_gradcam_is_cam_over_hw(impl, shapes, class_index):
     """Trained shapes convnet (8x8 maps): Grad-CAM raw map = CAM / 64; its sum = logit - bias."""
     model, images = shapes.model, shapes.images[:24]
     kernel, bias = (w.astype(np.float64) for w in model.get_layer("predictions").get_weights())
-    features = _features(model, "features", images)
+    features = features_of(model, "features", images)
     logits = oracles.gap_dense_logits(features, kernel, bias)
     hw = features.shape[1] * features.shape[2]
     atol = _dot_atol(features, kernel)
@@ -56,7 +45,7 @@ def test_classic_cam_matches_the_zhou_formula(impl, shapes):
     """impl.cam.cam_details: maps = sum_c W[c, k] A[..., c], weights = W[:, k], scores = logits."""
     model, images = shapes.model, shapes.images[:24]
     kernel, bias = (w.astype(np.float64) for w in model.get_layer("predictions").get_weights())
-    features = _features(model, "features", images)
+    features = features_of(model, "features", images)
     logits = oracles.gap_dense_logits(features, kernel, bias)
     details = impl.cam.cam_details(model, images)
     classes = oracles.top_class(logits, details.class_index, _dot_atol(features, kernel))
@@ -83,7 +72,7 @@ def test_hirescam_equals_gradcam_on_gap_but_not_on_flatten(impl, rng):
         [keras.Input((10, 10, 1)), L.Conv2D(6, 3, activation="relu", name="conv"), L.Flatten(), L.Dense(4, name="head")]
     )
     kernel, bias = (w.astype(np.float64) for w in flat.get_layer("head").get_weights())
-    features = _features(flat, "conv", images)
+    features = features_of(flat, "conv", images)
     logits = features.reshape(len(images), -1) @ kernel + bias
     hires = impl.cam.hires_cam_details(flat, images)
     grad = impl.cam.grad_cam_details(flat, images)
@@ -105,7 +94,7 @@ def test_the_digits_convnet_gradcam_is_cam_over_hw(impl, digits_convnet):
     layer_name = impl.cam.find_target_layer(model)
     assert layer_name == impl.digits.LAST_CONV
     kernel, bias = (w.astype(np.float64) for w in model.layers[-1].get_weights())
-    features = _features(model, layer_name, images)
+    features = features_of(model, layer_name, images)
     logits = oracles.gap_dense_logits(features, kernel, bias)
     hw = features.shape[1] * features.shape[2]
     atol = _dot_atol(features, kernel)
