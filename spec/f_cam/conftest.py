@@ -2,6 +2,7 @@
 
 import types
 
+import keras
 import pytest
 
 from spec.fixture_cache import cached_training
@@ -25,4 +26,13 @@ def shapes(impl):
     images, labels, boxes = arrays["images"], arrays["labels"], arrays["boxes"]
     return types.SimpleNamespace(
         model=model, images=images, labels=labels, boxes=boxes, classes=tuple(impl.synthetic.SHAPES)
+    )
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A tiny untrained GAP classifier (8x8x1 -> conv -> GAP -> 3-way softmax) for the bad-input tests."""
+    return keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, name="conv"), keras.layers.GlobalAveragePooling2D(name="gap"),
+         keras.layers.Dense(3, activation="softmax", name="head")]
     )

@@ -9,14 +9,6 @@ pytestmark = pytest.mark.claim("cam-errors")
 L = keras.layers
 
 
-@pytest.fixture(scope="module")
-def small():
-    return keras.Sequential(
-        [keras.Input((8, 8, 1)), L.Conv2D(2, 3, name="conv"), L.GlobalAveragePooling2D(name="gap"),
-         L.Dense(3, activation="softmax", name="head")]
-    )
-
-
 @pytest.mark.parametrize("method", ["grad_cam_plus_plus", "layer_cam"])
 @pytest.mark.parametrize(
     "kwargs, error, message",
