@@ -39,3 +39,17 @@ def flatten_mlp(rng, *, batch=6, size=10, channels=5, hidden=8, classes=3, activ
         features, *model.get_layer("hidden").get_weights(), *model.get_layer("head").get_weights()
     )
     return dict(model=model, images=images, features=features, logits=logits, gradients=gradients, classes=top, pre=pre)
+
+
+def fixed_gap_head(kernel_value):
+    """Conv(relu) -> GAP -> Dense(softmax) whose head kernel is `kernel_value` everywhere and bias 0.
+
+    With kernel_value <= 0 no feature has a positive gradient for any class: the degenerate case
+    every gradient-based map must turn into an all-zero, finite heatmap.
+    """
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"), L.GlobalAveragePooling2D(),
+         L.Dense(3, activation="softmax", name="head")]
+    )
+    model.get_layer("head").set_weights([np.full((4, 3), kernel_value, "float32"), np.zeros(3, "float32")])
+    return model

@@ -88,11 +88,7 @@ def test_with_all_class_weights_positive_it_equals_gradcam_hirescam_and_cam(impl
 @pytest.mark.parametrize("kernel", [pytest.param(-1.0, id="all-negative-weights"), pytest.param(0.0, id="zero-head")])
 def test_degenerate_evidence_gives_an_all_zero_finite_map(impl, rng, kernel):
     """No positive gradient anywhere: the map is 0 and so is the heatmap, with no NaN."""
-    model = keras.Sequential(
-        [keras.Input((8, 8, 1)), L.Conv2D(4, 3, activation="relu"), L.GlobalAveragePooling2D(),
-         L.Dense(3, activation="softmax", name="head")]
-    )
-    model.get_layer("head").set_weights([np.full((4, 3), kernel, "float32"), np.zeros(3, "float32")])
+    model = heads.fixed_gap_head(kernel)
     details = impl.cam.layer_cam_details(model, rng.uniform(0, 1, (3, 8, 8, 1)).astype("float32"))
     np.testing.assert_array_equal(details.maps, np.zeros_like(details.maps))
     np.testing.assert_array_equal(details.heatmaps, np.zeros_like(details.heatmaps))
