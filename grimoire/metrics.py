@@ -48,9 +48,10 @@ class RootMeanSquaredError(keras.metrics.Metric):
         rmse = sqrt(sum_i w_i * mean((y_true_i - y_pred_i) ** 2) / sum_i w_i)
 
     State: two scalars, `squared_error_sum` (the numerator) and `total_weight` (the denominator),
-    and a third, `invalid_weights`, counting samples whose weight is negative or not finite: such a
-    weight would cancel other samples' errors (0.0 or NaN instead of an error), so the sample is left
-    out and counted, and `result()` raises (eager) or gives NaN (compiled) while the count is above 0.
+    and two counts: `invalid_weights`, samples whose weight is negative or not finite (such a weight
+    would cancel other samples' errors: 0.0 or NaN instead of an error), and `invalid_values`,
+    samples with NaN or inf in `y_true` or `y_pred`. Such a sample is left out and counted, and
+    `result()` raises (eager) or gives NaN (compiled) while a count is above 0.
     Before any update (or if every weight is 0) the result is 0, not NaN, matching
     `keras.metrics.RootMeanSquaredError`.
 
@@ -71,6 +72,7 @@ class RootMeanSquaredError(keras.metrics.Metric):
         self.squared_error_sum = self.add_variable(shape=(), initializer="zeros", name="squared_error_sum")
         self.total_weight = self.add_variable(shape=(), initializer="zeros", name="total_weight")
         self.invalid_weights = self.add_variable(shape=(), initializer="zeros", name="invalid_weights")
+        self.invalid_values = self.add_variable(shape=(), initializer="zeros", name="invalid_values")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.convert_to_tensor(y_true, dtype=self.dtype)
@@ -81,14 +83,20 @@ class RootMeanSquaredError(keras.metrics.Metric):
         if len(squared.shape) > 1:
             squared = ops.mean(squared, axis=tuple(range(1, len(squared.shape))))  # one value per sample
         weight, invalid = _valid_weight(_sample_weight(sample_weight, squared, self.dtype))
+        bad_values = _non_finite_rows(("y_true", y_true), ("y_pred", y_pred))
+        # A left-out row's error is set to 0 too: 0 * NaN would still be NaN.
+        weight = ops.where(bad_values, ops.zeros_like(weight), weight)
+        squared = ops.where(bad_values, ops.zeros_like(squared), squared)
         self.squared_error_sum.assign_add(ops.sum(weight * squared))
         self.total_weight.assign_add(ops.sum(weight))
         self.invalid_weights.assign_add(ops.sum(ops.cast(invalid, self.dtype)))
+        self.invalid_values.assign_add(ops.sum(ops.cast(bad_values, self.dtype)))
 
     def result(self):
         # divide_no_nan: 0 / 0 gives 0, so the metric is finite before the first update.
         value = ops.sqrt(ops.divide_no_nan(self.squared_error_sum, self.total_weight))
-        return _refuse_if_invalid(self, value, [(self.invalid_weights, _INVALID_WEIGHT)])
+        return _refuse_if_invalid(self, value, [(self.invalid_weights, _INVALID_WEIGHT),
+                                                (self.invalid_values, _INVALID_VALUES)])
 
     def reset_state(self):
         for variable in self.variables:
@@ -115,13 +123,15 @@ class BalancedAccuracy(keras.metrics.Metric):
     class 1 when the score is above 0.5 (a probability) or above 0 (a logit, `from_logits=True`).
 
     `y_true` holds integer labels in `[0, num_classes)`, shape `(batch,)` or `(batch, 1)`. A label out
-    of range or with a fraction (1.5), and a negative or non-finite sample weight, raise `ValueError`
+    of range or with a fraction (1.5), NaN or inf among a sample's scores (its arg-max would be a
+    guess), and a negative or non-finite sample weight, raise `ValueError`
     at once when `update_state` runs eagerly. Inside a compiled step the row is left out and counted
     instead (see the module docstring): `result()` is then NaN there and raises eagerly, as at the
     end of `fit`'s or `evaluate`'s epoch.
 
     State: two vectors of length `num_classes`, `true_positives` and `support` (the weighted
-    per-class counts of true labels), and two scalar counts, `invalid_labels` and `invalid_weights`.
+    per-class counts of true labels), and three scalar counts, `invalid_labels`, `invalid_weights`
+    and `invalid_values`.
 
     Args:
         num_classes: number of classes, an integer >= 2.
@@ -150,6 +160,7 @@ class BalancedAccuracy(keras.metrics.Metric):
         self.support = self.add_variable(shape=(self.num_classes,), initializer="zeros", name="support")
         self.invalid_labels = self.add_variable(shape=(), initializer="zeros", name="invalid_labels")
         self.invalid_weights = self.add_variable(shape=(), initializer="zeros", name="invalid_weights")
+        self.invalid_values = self.add_variable(shape=(), initializer="zeros", name="invalid_values")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         labels = ops.convert_to_tensor(y_true)
@@ -161,23 +172,28 @@ class BalancedAccuracy(keras.metrics.Metric):
                 f"Received: y_true with shape {tuple(labels.shape)}"
             )
         labels, bad_labels = self._checked_labels(labels)
-        predicted = self._predicted_classes(ops.convert_to_tensor(y_pred, dtype=self.dtype), labels)
+        y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+        predicted = self._predicted_classes(y_pred, labels)
+        # NaN scores have no arg-max; the class it reports would be a guess.
+        bad_scores = _non_finite_rows(("y_pred", y_pred))
         weight, bad_weights = _valid_weight(_sample_weight(sample_weight, labels, self.dtype))
-        # A row with a bad label is left out of every sum (weight 0) and counted below.
-        weight = ops.where(bad_labels, ops.zeros_like(weight), weight)
+        # A row with a bad label or bad scores is left out of every sum (weight 0) and counted below.
+        weight = ops.where(ops.logical_or(bad_labels, bad_scores), ops.zeros_like(weight), weight)
         true_one_hot = ops.one_hot(labels, self.num_classes, dtype=self.dtype)  # (batch, num_classes)
         hit = ops.cast(ops.equal(labels, predicted), self.dtype)
         self.support.assign_add(ops.sum(weight[:, None] * true_one_hot, axis=0))
         self.true_positives.assign_add(ops.sum((weight * hit)[:, None] * true_one_hot, axis=0))
         self.invalid_labels.assign_add(ops.sum(ops.cast(bad_labels, self.dtype)))
         self.invalid_weights.assign_add(ops.sum(ops.cast(bad_weights, self.dtype)))
+        self.invalid_values.assign_add(ops.sum(ops.cast(ops.logical_and(bad_scores, ops.logical_not(bad_labels)), self.dtype)))
 
     def result(self):
         present = ops.cast(self.support > 0, self.dtype)
         recall = ops.divide_no_nan(self.true_positives, self.support)
         value = ops.divide_no_nan(ops.sum(recall * present), ops.sum(present))
         bad_labels = (self.invalid_labels, f"labels outside [0, {self.num_classes}) or with a fraction")
-        return _refuse_if_invalid(self, value, [bad_labels, (self.invalid_weights, _INVALID_WEIGHT)])
+        return _refuse_if_invalid(self, value, [bad_labels, (self.invalid_weights, _INVALID_WEIGHT),
+                                                (self.invalid_values, _INVALID_VALUES)])
 
     def reset_state(self):
         for variable in self.variables:
@@ -233,6 +249,7 @@ class BalancedAccuracy(keras.metrics.Metric):
 # --- shared helpers ---------------------------------------------------------------------------
 
 _INVALID_WEIGHT = "sample weights that are negative or not finite"
+_INVALID_VALUES = "NaN or inf in y_true or y_pred"
 
 
 def _is_concrete(tensor):
@@ -266,6 +283,30 @@ def _valid_weight(weight):
     return ops.where(invalid, ops.zeros_like(weight), weight), invalid
 
 
+def _non_finite_rows(*named):
+    """Mask of the samples whose values hold NaN or inf, over `(name, tensor)` pairs; eagerly, raises instead.
+
+    NaN in gives NaN out: a metric that averaged it in would report NaN (or, for an arg-max, some
+    class) as if it were a measurement.
+    """
+    masks = []
+    for name, values in named:
+        finite = ops.isfinite(values)
+        if len(values.shape) > 1:
+            finite = ops.all(finite, axis=tuple(range(1, len(values.shape))))
+        bad = ops.logical_not(finite)
+        if _is_concrete(values):
+            rows = np.flatnonzero(ops.convert_to_numpy(bad))
+            if rows.size:
+                raise ValueError(
+                    f"Argument `{name}` must hold finite numbers. Received: {name} with NaN or inf in "
+                    f"{rows.size} sample(s), at batch indices {rows[:10].tolist()}. Drop or repair those "
+                    "samples before updating the metric."
+                )
+        masks.append(bad)
+    return masks[0] if len(masks) == 1 else ops.logical_or(*masks)
+
+
 def _refuse_if_invalid(metric, value, counters):
     """`value`, unless a count of left-out rows is above 0: then raise (eager) or give NaN (compiled).
 
@@ -284,7 +325,7 @@ def _refuse_if_invalid(metric, value, counters):
     if listed:
         raise ValueError(
             f"Metric '{metric.name}' left out samples it cannot count: {listed}. Its result would "
-            "describe only the rest, so there is none. Fix the labels or weights given to "
+            "describe only the rest, so there is none. Fix the labels, predictions or weights given to "
             "`update_state` (in `fit`/`evaluate`: `y` and `sample_weight`), then call `reset_state()`."
         )
     return value

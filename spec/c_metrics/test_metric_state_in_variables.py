@@ -13,8 +13,8 @@ pytestmark = pytest.mark.claim("metric-state-in-variables")
 @pytest.mark.parametrize(
     "make, shapes",
     [
-        pytest.param(lambda impl: impl.metrics.RootMeanSquaredError(), [(), (), ()], id="rmse-three-scalars"),
-        pytest.param(lambda impl: impl.metrics.BalancedAccuracy(num_classes=4), [(4,), (4,), (), ()], id="balanced-accuracy-two-vectors-two-counts"),
+        pytest.param(lambda impl: impl.metrics.RootMeanSquaredError(), [(), (), (), ()], id="rmse-four-scalars"),
+        pytest.param(lambda impl: impl.metrics.BalancedAccuracy(num_classes=4), [(4,), (4,), (), (), ()], id="balanced-accuracy-two-vectors-three-counts"),
     ],
 )
 def test_the_state_is_non_trainable_variables(impl, make, shapes):
@@ -30,8 +30,8 @@ def test_updates_land_in_the_variables(impl):
     """update_state changes the variables' values: the state lives there and nowhere else."""
     metric = impl.metrics.RootMeanSquaredError()
     metric.update_state([[1.0], [2.0]], [[0.0], [0.0]])
-    # n=2 and 1 + 4 = 5; the count of invalid weights stays 0.
-    assert sorted(float(v.numpy()) for v in metric.variables) == pytest.approx([0.0, 2.0, 5.0], rel=RTOL_FLOAT32_ELEMENTWISE)
+    # n=2 and 1 + 4 = 5; the counts of invalid weights and values stay 0.
+    assert sorted(float(v.numpy()) for v in metric.variables) == pytest.approx([0.0, 0.0, 2.0, 5.0], rel=RTOL_FLOAT32_ELEMENTWISE)
 
 
 @pytest.mark.parametrize(

@@ -141,7 +141,7 @@ COMPILERS = [
     pytest.param(lambda f: tf.function(f), id="tf-function"),
     pytest.param(lambda f: tf.function(f, jit_compile=True), id="xla"),
 ]
-LEFT_OUT = r"Metric '{name}' left out samples it cannot count: {count} with {what}.*Fix the labels or weights"
+LEFT_OUT = r"Metric '{name}' left out samples it cannot count: {count} with {what}.*Fix the labels, predictions or weights"
 
 
 @pytest.mark.claim("metrics-errors")
@@ -202,6 +202,56 @@ def test_negative_or_non_finite_weights_are_refused_eagerly(impl, make, y_true, 
     metric = make(impl)
     with pytest.raises(ValueError, match=r"Argument `sample_weight` must hold finite, non-negative weights. Received: sample_weight containing " + shown):
         metric.update_state(np.array(y_true, dtype="float32"), np.array(y_pred, dtype="float32"), sample_weight=np.array(weights, dtype="float32"))
+
+
+@pytest.mark.claim("metrics-errors")
+@pytest.mark.parametrize(
+    "make, y_true, y_pred, argument, rows",
+    [
+        pytest.param(lambda impl: impl.metrics.RootMeanSquaredError(), [[1.0], [2.0], [0.0]], [[0.0], [float("nan")], [0.0]],
+                     "y_pred", r"\[1\]", id="rmse-nan-prediction"),
+        pytest.param(lambda impl: impl.metrics.RootMeanSquaredError(), [[1.0], [float("inf")], [float("-inf")]], [[0.0], [0.0], [0.0]],
+                     "y_true", r"\[1, 2\]", id="rmse-inf-target"),
+        pytest.param(lambda impl: impl.metrics.BalancedAccuracy(3), [0, 1, 2], [[1.0, 0.0, 0.0], [0.0, float("nan"), 0.0], [0.0, 0.0, 1.0]],
+                     "y_pred", r"\[1\]", id="balanced-accuracy-nan-score"),
+    ],
+)
+def test_nan_or_inf_values_are_refused_eagerly(impl, make, y_true, y_pred, argument, rows):
+    """NaN or inf in targets or predictions is refused with the rows that hold it: NaN in, NaN (or a guessed class) out would pass for a result."""
+    metric = make(impl)
+    with pytest.raises(ValueError, match=rf"Argument `{argument}` must hold finite numbers. Received: {argument} with NaN or inf in .* at batch indices {rows}"):
+        metric.update_state(np.array(y_true, dtype="float32"), np.array(y_pred, dtype="float32"))
+
+
+@pytest.mark.claim("metrics-errors")
+@pytest.mark.parametrize("compile_", COMPILERS)
+def test_nan_predictions_in_a_compiled_step_are_counted_not_averaged(impl, compile_):
+    """Compiled, a NaN prediction makes RMSE NaN there and an eager error naming one sample; BalancedAccuracy too, though an arg-max of NaN is some class."""
+    rmse = impl.metrics.RootMeanSquaredError()
+    compile_(rmse.update_state)(tf.constant([1.0, 2.0]), tf.constant([float("nan"), 2.0]))
+    assert np.isnan(float(compile_(rmse.result)()))
+    with pytest.raises(ValueError, match=LEFT_OUT.format(name="rmse", count=1, what="NaN or inf")):
+        rmse.result()
+
+    accuracy = impl.metrics.BalancedAccuracy(3)
+    scores = np.eye(3, dtype="float32")
+    scores[1, 0] = float("nan")
+    compile_(accuracy.update_state)(tf.constant([0, 1, 2]), tf.constant(scores))
+    assert np.isnan(float(compile_(accuracy.result)()))
+    with pytest.raises(ValueError, match=LEFT_OUT.format(name="balanced_accuracy", count=1, what="NaN or inf")):
+        accuracy.result()
+
+
+@pytest.mark.claim("metrics-errors")
+def test_fit_on_nan_targets_is_not_silent(impl, rng):
+    """fit(jit_compile=True) with a NaN target stops at the end of the epoch, naming the sample, instead of logging rmse: nan."""
+    model = oracles.regressor()
+    # A loss blind to the targets keeps the weights finite, so the one NaN target is the only bad row.
+    model.compile(optimizer="sgd", loss=_label_blind_loss, metrics=[impl.metrics.RootMeanSquaredError()], jit_compile=True)
+    x, y = rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 1)).astype("float32")
+    y[5] = float("nan")
+    with pytest.raises(ValueError, match=LEFT_OUT.format(name="rmse", count=1, what="NaN or inf")):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0)
 
 
 @pytest.mark.claim("metrics-errors")
