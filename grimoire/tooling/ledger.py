@@ -70,21 +70,37 @@ def scan_claim_markers(directory):
     """
     found = {}
     for path in sorted(Path(directory).rglob("*.py")):
-        try:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-        except SyntaxError:
-            continue
-        ids = []
-        for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "claim"
-            ):
-                ids += [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        ids = _claim_ids_in(path)
         if ids:
-            found[path] = sorted(set(ids))
+            found[path] = ids
     return found
+
+
+# path -> ((mtime_ns, size), ids). A warm process (`exercises check --watch`) and a check that scans
+# before pytest does parse each file once, and again only after it changes.
+_SCANNED = {}
+
+
+def _claim_ids_in(path):
+    """The sorted claim ids named by `claim(...)` calls in one Python file (none if it does not parse)."""
+    stat = path.stat()
+    key = (stat.st_mtime_ns, stat.st_size)
+    cached = _SCANNED.get(path)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:
+        tree = ast.Module(body=[], type_ignores=[])
+    ids = sorted({
+        arg.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "claim"
+        for arg in node.args
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+    })
+    _SCANNED[path] = (key, ids)
+    return ids
 
 
 @dataclass

@@ -128,7 +128,7 @@ def format_table(rows, seconds=None):
 
 def main(argv=None, runner=subprocess.run):
     """Runs the configurations, prints the table and returns 1 on any difference, else 0."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="grimoire numerics", description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", choices=list(CONFIGS), help="a configuration to run (repeatable; default: all)")
     parser.add_argument("--root", default=None, help="the project root (default: the checkout grimoire runs from)")
     parser.add_argument("--out", default=None, help="directory for the ledgers (default: a temporary one)")

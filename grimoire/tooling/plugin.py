@@ -24,6 +24,7 @@ import pytest
 from .files import write_json_atomically
 from .implementation import DEFAULT, Implementation
 from .ledger import Catalogue, Ledger, scan_claim_markers
+from .unwritten import first_unwritten
 
 PENDING = "grimoire_pending"  # user property marking a test that reached an unwritten stub
 STUB_MARKER = "exercise: "  # the message prefix of a stub's raise (exercises/stubs.py writes it)
@@ -100,6 +101,22 @@ def claims_of(item):
             raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.claim needs at least one claim id.")
         ids += [i for i in mark.args if i not in ids]
     return ids
+
+
+_LEARNER = pytest.StashKey()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Against a learner's package, a test that calls an unwritten stub is pending before its fixtures run."""
+    config = item.config
+    if config.getoption("impl") == DEFAULT or "impl" not in getattr(item, "fixturenames", ()):
+        return
+    if _LEARNER not in config.stash:
+        config.stash[_LEARNER] = Implementation.load(config.getoption("impl"))
+    name = first_unwritten(item.function, config.stash[_LEARNER])
+    if name:
+        raise NotImplementedError(STUB_MARKER + name)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -25,20 +25,16 @@ def forget_package(impl):
     (`grimoire_impl_<folder>_<hash>`); every module whose file lies under `impl` goes.
     """
     folder = Path(impl).resolve()
+    # Plain string prefixes (the folder as given and resolved): resolving the path of each of the
+    # thousands of modules TensorFlow loads took longer than the check itself.
+    prefixes = tuple({str(folder) + os.sep, str(Path(impl).absolute()) + os.sep})
     names = [
         name for name, module in list(sys.modules.items())
-        if getattr(module, "__file__", None) and _under(Path(module.__file__), folder)
+        if isinstance(getattr(module, "__file__", None), str) and module.__file__.startswith(prefixes)
     ]
     for name in names:
         del sys.modules[name]
     return len(names)
-
-
-def _under(path, folder):
-    try:
-        return folder in path.resolve().parents
-    except OSError:
-        return False
 
 
 def run_in_process(args, *, impl=None, quiet=True):
