@@ -19,13 +19,12 @@
 """
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
-from . import matrix, mistakes, numerics
-from . import report as report_module
 from .exercises import check as exercise_check
-from .exercises import generate, guide, watch
+from .exercises import generate, guide
 from .project import project_root, run_spec
 
 
@@ -68,6 +67,8 @@ def exercises_solution(args):
 def exercises_check(args):
     try:
         if args.watch:
+            from .exercises import watch
+
             return watch.watch_check(args.dir, section=args.section, claim=args.claim)
         return exercise_check.check(args.dir, section=args.section, claim=args.claim)
     except ValueError as error:
@@ -75,6 +76,10 @@ def exercises_check(args):
 
 
 def report(args):
+    # Imported here: the report's plotting libraries are not needed by the other commands, and a
+    # learner's one-claim check should not wait for them.
+    from . import report as report_module
+
     phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = [p for p in phases if p not in report_module.PHASES]
     if unknown:
@@ -86,7 +91,7 @@ def report(args):
 
 
 # Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
-DELEGATED = {"mistakes": mistakes.main, "matrix": matrix.main, "numerics": numerics.main}
+DELEGATED = {"mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics"}
 
 
 def build_parser():
@@ -138,7 +143,7 @@ def build_parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DELEGATED:
-        return DELEGATED[argv[0]](argv[1:])
+        return importlib.import_module(f"{__package__}.{DELEGATED[argv[0]]}").main(argv[1:])
     parser = build_parser()
     # `check` hands every argument it does not know to pytest (`grimoire check -n 0 -k dense`).
     args, unknown = parser.parse_known_args(argv)
