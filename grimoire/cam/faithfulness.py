@@ -136,8 +136,8 @@ def centre_map(shape):
 
     Example:
 
-    >>> centre_map((3, 3))[1, 1], bool(centre_map((3, 3))[0, 0] < 1)
-    (np.float32(1.0), True)
+    >>> float(centre_map((3, 3))[1, 1]), bool(centre_map((3, 3))[0, 0] < 1)
+    (1.0, True)
     """
     shape = _check_shape(shape)
     h, w = shape[-2:]

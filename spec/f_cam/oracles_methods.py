@@ -89,7 +89,7 @@ def perturbation_curves(predict, images, maps, baseline, counts, classes, *, ins
     outputs = np.asarray(predict(np.stack(pictures)), dtype=np.float64).reshape(batch, len(counts), -1)
     scores = np.take_along_axis(outputs, np.asarray(classes)[:, None, None], axis=2)[..., 0]
     fractions = np.asarray(counts, dtype=np.float64) / (height * width)
-    return scores, np.trapezoid(scores, fractions, axis=1)
+    return scores, _trapezoid(scores, fractions, axis=1)
 
 
 def paired_t(differences):
@@ -102,3 +102,7 @@ def standard_error(values):
     """Standard error of a mean: sd (ddof=1) / sqrt(n)."""
     v = np.asarray(values, dtype=np.float64)
     return v.std(ddof=1) / np.sqrt(len(v))
+
+
+# numpy 2.0 renamed `trapz` to `trapezoid`; TensorFlow 2.16 to 2.18 install numpy 1.26.
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz
