@@ -81,6 +81,15 @@ class Input:
         self.value = keras.ops.convert_to_tensor(np.asarray(array, dtype=np.float32))
 
 
+def traces(batch_sizes):
+    """How often a compiled step is traced when called on batches of these sizes.
+
+    `tf.function` with a free batch axis traces once; `jax.jit` specialises on shapes and traces
+    once per distinct batch size.
+    """
+    return 1 if backend() == "tensorflow" else len(set(batch_sizes))
+
+
 def wrt_input(array):
     """An `Input` holding `array`, for `gradient(fn, [x])`."""
     return Input(array)

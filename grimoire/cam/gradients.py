@@ -231,7 +231,8 @@ def jax_compiled(step, model):
     def run(*args):
         return compiled([v.value for v in variables], *args)
 
-    run.compiled = compiled
+    # `run.lower(*args)`: the program XLA compiles for these arguments (`.as_text()` prints it).
+    run.lower = lambda *args: compiled.lower([v.value for v in variables], *args)
     return run
 
 
