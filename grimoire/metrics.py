@@ -32,7 +32,6 @@ Example:
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
 
 from . import _checks
@@ -256,6 +255,9 @@ def _is_concrete(tensor):
     """Whether `tensor` holds known values (eager code), not a placeholder of a compiled function."""
     backend = keras.config.backend()
     if backend == "tensorflow":
+        # Imported here: on any other backend this module must import without TensorFlow.
+        import tensorflow as tf
+
         return tf.executing_eagerly()
     if backend == "jax":
         import jax

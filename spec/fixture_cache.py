@@ -3,8 +3,8 @@
 Training the digits convnet or the shapes model takes seconds to a minute; a learner re-checking one
 claim of section E or F should not pay that again. A cache entry is a folder holding `model.keras`
 (weights and architecture) and `arrays.npz` (what the fixture keeps next to the model). Its name is a
-hash of the training module's source, the seed and the Keras/TensorFlow versions: edit the training
-code and the next run trains again. Entries are written to a temporary folder and renamed into
+hash of the training module's source, the seed, the Keras backend and the Keras/TensorFlow versions:
+edit the training code and the next run trains again. Entries are written to a temporary folder and renamed into
 place, so a run killed half-way never leaves a half-written entry.
 
 Where: `$GRIMOIRE_CACHE`, else `$XDG_CACHE_HOME/grimoire`, else `~/.cache/grimoire`.
@@ -32,11 +32,20 @@ def cache_root():
 
 
 def cache_key(name, module, seed):
-    """A short hash of the training module's source, the seed and the library versions."""
-    import keras
-    import tensorflow as tf
+    """A short hash of the training module's source, the seed, the Keras backend and the library versions.
 
-    text = "\n".join([name, inspect.getsource(module), repr(seed), keras.__version__, tf.__version__])
+    The backend is part of the key: the same seed draws different initial weights on TensorFlow and
+    on JAX, so a model trained on one is not the model the other would train.
+    """
+    import importlib.metadata
+
+    import keras
+
+    try:
+        tf_version = importlib.metadata.version("tensorflow")
+    except importlib.metadata.PackageNotFoundError:  # a JAX-only install
+        tf_version = "none"
+    text = "\n".join([name, inspect.getsource(module), repr(seed), keras.__version__, keras.config.backend(), tf_version])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

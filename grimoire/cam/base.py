@@ -3,7 +3,8 @@
     plan:           target layer, chosen output, logits (plan.py)            decided once per model
     forward pass:   images -> (feature maps A, class scores, predictions)    the model's own call,
                     with A and the logits captured on the way (capture.py)
-    compiled step:  score_k = sum(scores * one_hot(k)); dA = d score_k / dA   one tf.function
+    compiled step:  score_k = sum(scores * one_hot(k)); dA = d score_k / dA   one tf.function or
+                    jax.jit per explainer (gradients.py: the only backend-specific part)
     method:         raw map = combine(A, dA)   (Grad-CAM, HiResCAM, ... differ only here)
     heatmap:        relu(raw) / max(relu(raw)) per image, 0 where the max is 0
 
@@ -30,9 +31,10 @@ import weakref
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 from keras.src.models.functional import Functional
 
+from . import gradients as backend_gradients
 from .capture import input_shape, probe
 from .inputs import check_class_index, check_feature_maps, check_flag, check_images
 # SCORES, Plan and PreActivation are re-exported: methods written against base.py find them here.
@@ -157,16 +159,18 @@ def _check_output(model, output=None):
 
 def normalize(maps):
     """relu(maps) / per-image max, with an all-zero map where the max is 0 (never 0/0 = NaN)."""
-    positive = tf.nn.relu(maps)
-    peak = tf.reduce_max(positive, axis=(1, 2), keepdims=True)
-    return tf.math.divide_no_nan(positive, peak)
+    positive = ops.relu(maps)
+    peak = ops.max(positive, axis=(1, 2), keepdims=True)
+    return ops.divide_no_nan(positive, peak)
 
 
 class GradientCAM:
     """Base pipeline of the gradient-based CAM family; subclasses define `combine`.
 
     Build it once per (model, layer, output) and call it on as many batches as you like: the
-    step is a `tf.function` traced once per image size (`trace_count` says how often).
+    step is compiled once and reused (`trace_count` says how often Python traced it). On
+    TensorFlow it is a `tf.function` with a free batch axis: one trace per image size. On JAX it
+    is a `jax.jit` of the same step: one trace per batch shape, as `jax.jit` specialises on shapes.
 
     `self.step(images, class_index)` is that function itself: float32 images, an int32 vector of
     class indices (-1 for the top class), and a dict of tensors back (`heatmaps`, `maps`,
@@ -178,7 +182,7 @@ class GradientCAM:
         layer_name: str or None, the target layer (None: `find_target_layer(model)`).
         output: None (the model's only output), or the name or index of the output to explain.
         score: "logits" (default) or "probability".
-        jit_compile: bool, compile the step with XLA.
+        jit_compile: bool, compile the step with XLA (on JAX every compiled step is XLA).
         run_eagerly: bool, run the step as plain eager Python (the slow, textbook way).
     """
 
@@ -196,14 +200,12 @@ class GradientCAM:
         self.gradient_model = CapturedForward(model, self.plan)
         self.input_spec = input_shape(model)
         self.trace_count = 0
-        if self.run_eagerly:
-            self.step = self._step
-        else:
-            signature = [
-                tf.TensorSpec((None, *self.input_spec[1:]), tf.float32, name="images"),
-                tf.TensorSpec((None,), tf.int32, name="class_index"),
-            ]
-            self.step = tf.function(self._step, input_signature=signature, jit_compile=self.jit_compile)
+        target_shape = probe(model).calls[self.plan.target_call].shape
+        self._feature_shape = None if target_shape is None else tuple(target_shape[1:])
+        signature = [((None, *self.input_spec[1:]), "float32", "images"), ((None,), "int32", "class_index")]
+        self.step = backend_gradients.compile_step(
+            self._step, model, signature, jit_compile=self.jit_compile, run_eagerly=self.run_eagerly
+        )
 
     def combine(self, features, gradients):
         """Returns `(maps (batch, h, w), weights (batch, channels))` from the features and their gradients."""
@@ -211,15 +213,11 @@ class GradientCAM:
 
     def _step(self, images, class_index):
         self.trace_count += 1  # runs at every trace (compiled) or every call (eager)
-        with tf.GradientTape(watch_accessed_variables=False) as tape:
-            # Watching the input records every op on the path, trainable weights or not.
-            tape.watch(images)
-            features, scores, _ = self.gradient_model(images, training=False)
-            chosen = tf.where(class_index < 0, tf.argmax(scores, axis=-1, output_type=tf.int32), class_index)
-            score = tf.reduce_sum(scores * tf.one_hot(chosen, tf.shape(scores)[-1], dtype=scores.dtype), axis=-1)
-        # Each image's score depends on its own features only, so one gradient of the sum
-        # gives every image its own gradient.
-        gradients = tape.gradient(score, features)
+        images = ops.convert_to_tensor(images, dtype="float32")
+        class_index = ops.convert_to_tensor(class_index, dtype="int32")
+        features, gradients, scores, chosen = backend_gradients.feature_gradients(
+            self.gradient_model, images, class_index, self._feature_shape
+        )
         maps, weights = self.combine(features, gradients)
         return {
             "heatmaps": normalize(maps),
@@ -244,14 +242,14 @@ class GradientCAM:
         images = check_images(self.input_spec, images)
         classes = check_class_index(class_index, images.shape[0], self.num_classes)
         try:
-            out = self.step(tf.constant(images), tf.constant(classes))
-        except tf.errors.InvalidArgumentError:
+            out = self.step(images, classes)
+        except backend_gradients.kernel_errors():
             # XLA and some kernels fail on an empty window with their own words: if the eager
             # forward pass shows an empty feature map, say that instead.
-            features, _, _ = self.gradient_model(tf.constant(images[:1]), training=False)
-            check_feature_maps(self.layer_name, images.shape, np.asarray(features))
+            features, _, _ = self.gradient_model(ops.convert_to_tensor(images[:1]), training=False)
+            check_feature_maps(self.layer_name, images.shape, ops.convert_to_numpy(features))
             raise
-        result = CamResult(**{key: np.asarray(value) for key, value in out.items()})
+        result = CamResult(**{key: ops.convert_to_numpy(value) for key, value in out.items()})
         check_feature_maps(self.layer_name, images.shape, result.features)
         return result
 

@@ -14,9 +14,10 @@ gradient tape sees it on the path to the output. The wrapper is an instance attr
 deleted with `object.__setattr__`/`object.__delattr__` (no Keras attribute tracking involved),
 so afterwards the model is what it was: same attributes, same layers, same weights.
 
-`probe(model)` does this once for every layer, in a throwaway `tf.function` trace (no numbers are
-computed), and keeps what the explainers need: each call's layer, its position among that layer's
-calls, its output rank and shape, and which call produced each of the model's outputs.
+`probe(model)` does this once for every layer, in a throwaway trace (no numbers are computed: a
+`tf.function` on TensorFlow, `jax.make_jaxpr` on JAX, see gradients.py), and keeps what the
+explainers need: each call's layer, its position among that layer's calls, its output rank and
+shape, and which call produced each of the model's outputs.
 """
 
 import collections
@@ -24,9 +25,9 @@ import contextlib
 import weakref
 
 import keras
-import tensorflow as tf
 
 from .. import _checks
+from . import gradients
 
 Call = collections.namedtuple("Call", ["layer", "index", "shape", "source"])
 Call.__doc__ = """One layer call seen during the probe, in the order the calls finished.
@@ -90,7 +91,8 @@ def intercept(hooks):
     """Wraps `layer.call` for each `layer: hook` while the block runs; restores every layer in `finally`.
 
     Each call of a wrapped layer runs its original `call` and then `hook(inputs, output)`, where
-    `inputs` is the first positional argument; the original output is returned unchanged.
+    `inputs` is the first positional argument. The call returns the original output, or what the
+    hook returned if that is not None (how a gradient w.r.t. a layer's output is taken on JAX).
 
     Args:
         hooks: dict `{layer: hook}`.
@@ -103,8 +105,8 @@ def intercept(hooks):
 
             def call(*args, __original=original, __hook=hook, **kwargs):
                 output = __original(*args, **kwargs)
-                __hook(args[0] if args else None, output)
-                return output
+                replaced = __hook(args[0] if args else None, output)
+                return output if replaced is None else replaced
 
             object.__setattr__(layer, "call", call)
             wrapped.append((layer, had_own, original))
@@ -147,22 +149,11 @@ def take(outputs, key):
     return outputs if key is None else outputs[key]
 
 
-_SQUASHING_OPS = {"Softmax": "softmax", "Sigmoid": "sigmoid"}
-
-
-def _squashed(tensor):
-    """'softmax'/'sigmoid' when the graph op that made `tensor` (through identities) is one, else None."""
-    op = getattr(tensor, "op", None)
-    while op is not None and op.type in ("Identity", "IdentityN") and op.inputs:
-        op = op.inputs[0].op
-    return None if op is None else _SQUASHING_OPS.get(op.type)
-
-
 _PROBES = weakref.WeakKeyDictionary()
 
 
 def probe(model):
-    """Runs `model` once symbolically (a `tf.function` trace, no numbers) with every layer recorded.
+    """Runs `model` once symbolically (a trace, no numbers) with every layer recorded.
 
     Cached per model: a model's structure does not change once built.
 
@@ -189,6 +180,7 @@ def probe(model):
     def hook_for(layer):
         def hook(inputs, output):
             records.append((layer, inputs, output))
+            # None: the layer's output goes on unchanged
 
         return hook
 
@@ -198,14 +190,15 @@ def probe(model):
         with intercept({layer: hook_for(layer) for layer in layers}):
             outputs = model(images, training=False)
         seen["outputs"] = outputs
-        return outputs
+        return [tensor for _, tensor in flatten_outputs(outputs)]
 
-    tf.function(forward).get_concrete_function(tf.TensorSpec(shape, tf.float32))
+    squashed = gradients.trace(forward, shape)
     calls, counts = [], collections.Counter()
     for layer, inputs, output in records:
         source = _producer(records, len(calls), inputs)
-        is_tensor = tf.is_tensor(output)
-        calls.append(Call(layer, counts[layer.name, id(layer)], tuple(output.shape) if is_tensor else None, source))
+        is_tensor = gradients.is_tensor(output)
+        shape_ = gradients.shape_of(output) if is_tensor else None
+        calls.append(Call(layer, counts[layer.name, id(layer)], shape_, source))
         counts[layer.name, id(layer)] += 1
     names = _output_names(model)
     outputs = []
@@ -217,7 +210,7 @@ def probe(model):
             name = names[position]
         else:
             name = records[producer][0].name if producer is not None else None
-        outputs.append(Output(key, name, tuple(tensor.shape), producer, _squashed(tensor)))
+        outputs.append(Output(key, name, gradients.shape_of(tensor), producer, squashed[position]))
     result = Probe(calls, outputs, shape)
     _PROBES[model] = result
     return result

@@ -11,7 +11,7 @@ heads that are not GAP + Dense, which is why CAM refuses them.
 
 import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from .base import CamResult, check_class_index, check_feature_maps, check_images, normalize
 from .capture import intercept, probe
@@ -85,23 +85,23 @@ def cam_details(model, images, *, class_index=None, output=None):
     seen = []
     # The pooling layer's input is the feature map; the model's own call runs unchanged.
     with intercept({gap_call.layer: lambda inputs, output: seen.append(inputs)}):
-        model(tf.constant(images), training=False)
-    features = tf.convert_to_tensor(seen[0])
+        model(ops.convert_to_tensor(images), training=False)
+    features = ops.convert_to_tensor(seen[0])
     check_feature_maps(gap_call.layer.name, images.shape, features)
-    kernel = tf.convert_to_tensor(dense.kernel)
-    logits = tf.reduce_mean(features, axis=(1, 2)) @ kernel
+    kernel = ops.convert_to_tensor(dense.kernel)
+    logits = ops.matmul(ops.mean(features, axis=(1, 2)), kernel)
     if dense.use_bias:
-        logits = logits + dense.bias
-    chosen = np.where(classes < 0, np.argmax(logits, axis=-1), classes).astype(np.int32)
-    weights = tf.transpose(tf.gather(kernel, chosen, axis=1))  # (batch, channels)
-    maps = tf.einsum("bijc,bc->bij", features, weights)
+        logits = logits + ops.convert_to_tensor(dense.bias)
+    chosen = np.where(classes < 0, np.argmax(ops.convert_to_numpy(logits), axis=-1), classes).astype(np.int32)
+    weights = ops.transpose(ops.take(kernel, chosen, axis=1))  # (batch, channels)
+    maps = ops.einsum("bijc,bc->bij", features, weights)
     return CamResult(
-        heatmaps=np.asarray(normalize(maps)),
-        maps=np.asarray(maps),
-        weights=np.asarray(weights),
-        features=np.asarray(features),
+        heatmaps=ops.convert_to_numpy(normalize(maps)),
+        maps=ops.convert_to_numpy(maps),
+        weights=ops.convert_to_numpy(weights),
+        features=ops.convert_to_numpy(features),
         gradients=None,
-        scores=np.asarray(logits),
+        scores=ops.convert_to_numpy(logits),
         class_index=chosen,
     )
 

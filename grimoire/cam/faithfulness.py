@@ -26,9 +26,10 @@ import collections
 import weakref
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from .. import _checks
+from . import gradients
 from .base import _check_output, check_class_index, check_images
 from .target import _check_model
 
@@ -163,17 +164,16 @@ def blurred(images, sigma=None):
         sigma = min(height, width) / 16.0
     elif isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.number)) or not sigma > 0:
         raise ValueError(f"Argument `sigma` must be a positive number of pixels. Received: sigma={sigma!r}")
-    images = tf.convert_to_tensor(images)
     radius = int(min(np.ceil(3 * sigma), height - 1, width - 1))  # reflect padding needs radius < side
     taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    taps = tf.constant(taps / taps.sum(), tf.float32)
-    padded = tf.pad(images, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="REFLECT")
+    taps = (taps / taps.sum()).astype(np.float32)
+    padded = ops.pad(ops.convert_to_tensor(images), [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="reflect")
     # Separable: one pass down the rows, one along the columns, each channel on its own.
-    rows = tf.tile(tf.reshape(taps, (-1, 1, 1, 1)), (1, 1, channels, 1))
-    cols = tf.tile(tf.reshape(taps, (1, -1, 1, 1)), (1, 1, channels, 1))
-    out = tf.nn.depthwise_conv2d(padded, rows, strides=(1, 1, 1, 1), padding="VALID")
-    out = tf.nn.depthwise_conv2d(out, cols, strides=(1, 1, 1, 1), padding="VALID")
-    return out.numpy()
+    rows = np.tile(taps.reshape(-1, 1, 1, 1), (1, 1, channels, 1))
+    cols = np.tile(taps.reshape(1, -1, 1, 1), (1, 1, channels, 1))
+    out = ops.depthwise_conv(padded, rows, strides=1, padding="valid")
+    out = ops.depthwise_conv(out, cols, strides=1, padding="valid")
+    return ops.convert_to_numpy(out)
 
 
 def pixel_ranks(maps, size, seed=0):
@@ -188,7 +188,7 @@ def pixel_ranks(maps, size, seed=0):
         int32 array `(batch, height, width)`, a permutation of 0 .. height*width - 1 per image.
     """
     maps = np.asarray(maps, dtype=np.float32)
-    upsampled = tf.image.resize(maps[..., None], size, method="bilinear").numpy()[..., 0]
+    upsampled = ops.convert_to_numpy(ops.image.resize(maps[..., None], size, interpolation="bilinear"))[..., 0]
     flat = upsampled.reshape(len(maps), -1)
     tiebreak = np.random.default_rng(seed).random(flat.shape)
     order = np.lexsort((tiebreak, -flat), axis=-1)  # highest first; the last key sorts first
@@ -230,9 +230,9 @@ def _curves(model, images, maps, class_index, steps, baseline, seed, batch_size,
     scores, chosen = [], []
     for start in range(0, batch, per_call):
         part = slice(start, start + per_call)
-        s, k = run(images[part], background[part], ranks[part], counts, classes[part], tf.constant(insert))
-        scores.append(s.numpy())
-        chosen.append(k.numpy())
+        s, k = run(images[part], background[part], ranks[part], counts, classes[part], np.array(insert))
+        scores.append(ops.convert_to_numpy(s))
+        chosen.append(ops.convert_to_numpy(k))
     fractions = counts / float(height * width)
     scores = np.concatenate(scores)
     return Curves(fractions, scores, area_under_curve(fractions, scores), np.concatenate(chosen))
@@ -252,27 +252,27 @@ def _scorer(model):
         # removed[b, t, i, j]: pixel (i, j) is among the first counts[t] of image b's order.
         removed = ranks[:, None, :, :] < counts[None, :, None, None]
         # Deletion swaps the first pixels for the baseline; insertion keeps only them.
-        taken = tf.math.not_equal(removed, insert)[..., None]  # xor
-        steps = tf.shape(counts)[0]
-        perturbed = tf.where(taken, background[:, None], images[:, None])
-        flat = tf.reshape(perturbed, (-1, *shape))
-        outputs = tf.convert_to_tensor(model(flat, training=False))
-        outputs = tf.reshape(outputs, (-1, steps, tf.shape(outputs)[-1]))
-        intact = tf.where(insert, outputs[:, -1], outputs[:, 0])  # the unperturbed image
-        chosen = tf.where(class_index < 0, tf.argmax(intact, axis=-1, output_type=tf.int32), class_index)
+        taken = ops.not_equal(removed, insert)[..., None]  # xor
+        steps = ops.shape(counts)[0]
+        perturbed = ops.where(taken, background[:, None], images[:, None])
+        flat = ops.reshape(perturbed, (-1, *shape))
+        outputs = ops.convert_to_tensor(model(flat, training=False))
+        outputs = ops.reshape(outputs, (-1, steps, outputs.shape[-1]))
+        intact = ops.where(insert, outputs[:, -1], outputs[:, 0])  # the unperturbed image
         # A one-hot product, not a gather by tensor: the same trace serves every class.
-        scores = tf.reduce_sum(outputs * tf.one_hot(chosen, tf.shape(outputs)[-1], dtype=outputs.dtype)[:, None], -1)
+        chosen, _ = gradients.select_class(intact, class_index)
+        scores = ops.sum(outputs * ops.one_hot(chosen, outputs.shape[-1], dtype=outputs.dtype)[:, None], -1)
         return scores, chosen
 
     signature = [
-        tf.TensorSpec((None, *shape), tf.float32, name="images"),
-        tf.TensorSpec((None, *shape), tf.float32, name="baseline"),
-        tf.TensorSpec((None, *shape[:2]), tf.int32, name="ranks"),
-        tf.TensorSpec((None,), tf.int32, name="counts"),
-        tf.TensorSpec((None,), tf.int32, name="class_index"),
-        tf.TensorSpec((), tf.bool, name="insert"),
+        ((None, *shape), "float32", "images"),
+        ((None, *shape), "float32", "baseline"),
+        ((None, *shape[:2]), "int32", "ranks"),
+        ((None,), "int32", "counts"),
+        ((None,), "int32", "class_index"),
+        ((), "bool", "insert"),
     ]
-    _SCORERS[model] = tf.function(run, input_signature=signature)
+    _SCORERS[model] = gradients.compile_step(run, model, signature)
     return _SCORERS[model]
 
 

@@ -6,7 +6,7 @@
     heatmap        = relu(map) / max(relu(map))                (0 everywhere if that max is 0)
 """
 
-import tensorflow as tf
+from keras import ops
 
 from .base import GradientCAM, details
 
@@ -29,8 +29,8 @@ class GradCAM(GradientCAM):
     method = "grad-cam"
 
     def combine(self, features, gradients):
-        weights = tf.reduce_mean(gradients, axis=(1, 2))
-        maps = tf.einsum("bijc,bc->bij", features, weights)
+        weights = ops.mean(gradients, axis=(1, 2))
+        maps = ops.einsum("bijc,bc->bij", features, weights)
         return maps, weights
 
 

@@ -22,7 +22,7 @@ On a global-average-pooling + Dense head, g = W[c, k] / (H*W) at every position 
 over positions is H*W times the pooled feature P[c], so weights[c] = relu(W[c, k]) / (2 + W[c, k] * P[c]).
 """
 
-import tensorflow as tf
+from keras import ops
 
 from .base import GradientCAM, details
 
@@ -42,12 +42,12 @@ class GradCAMPlusPlus(GradientCAM):
     method = "grad-cam++"
 
     def combine(self, features, gradients):
-        totals = tf.reduce_sum(features, axis=(1, 2), keepdims=True)  # sum over (a, d), per image and channel
+        totals = ops.sum(features, axis=(1, 2), keepdims=True)  # sum over (a, d), per image and channel
         denominator = 2.0 + gradients * totals
         # divide_no_nan: alpha = 0 where the denominator is 0; where g == 0 alpha is 0 by definition.
-        alpha = tf.where(gradients != 0, tf.math.divide_no_nan(tf.ones_like(denominator), denominator), 0.0)
-        weights = tf.reduce_sum(alpha * tf.nn.relu(gradients), axis=(1, 2))
-        maps = tf.einsum("bijc,bc->bij", features, weights)
+        alpha = ops.where(gradients != 0, ops.divide_no_nan(ops.ones_like(denominator), denominator), 0.0)
+        weights = ops.sum(alpha * ops.relu(gradients), axis=(1, 2))
+        maps = ops.einsum("bijc,bc->bij", features, weights)
         return maps, weights
 
 

@@ -8,7 +8,7 @@ Flatten head each position has its own weight and only HiResCAM's map adds up to
 (sum of the map = logit - bias, exactly what the model computed), so only it is faithful there.
 """
 
-import tensorflow as tf
+from keras import ops
 
 from .base import GradientCAM, details
 
@@ -22,8 +22,8 @@ class HiResCAM(GradientCAM):
     method = "hirescam"
 
     def combine(self, features, gradients):
-        maps = tf.reduce_sum(gradients * features, axis=-1)
-        return maps, tf.reduce_mean(gradients, axis=(1, 2))
+        maps = ops.sum(gradients * features, axis=-1)
+        return maps, ops.mean(gradients, axis=(1, 2))
 
 
 def hires_cam(model, images, *, layer_name=None, class_index=None, output=None, score="logits", jit_compile=False):

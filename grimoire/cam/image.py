@@ -4,7 +4,7 @@ import numbers
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from .. import _checks
 
@@ -35,7 +35,7 @@ def upsample(heatmaps, size):
             f"Received: heatmaps with shape {array.shape}"
         )
     batch = array if array.ndim == 3 else array[None]
-    resized = tf.image.resize(batch[..., None], size, method="bilinear").numpy()[..., 0]
+    resized = ops.convert_to_numpy(ops.image.resize(batch[..., None], size, interpolation="bilinear"))[..., 0]
     resized = np.clip(resized, 0.0, 1.0)
     return resized if array.ndim == 3 else resized[0]
 

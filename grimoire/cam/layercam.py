@@ -13,7 +13,7 @@ negative class weights set to 0, divided by H*W. With features >= 0 (after a ReL
 below Grad-CAM's map, and equal to it when all of the class's weights are >= 0.
 """
 
-import tensorflow as tf
+from keras import ops
 
 from .base import GradientCAM, details
 
@@ -36,9 +36,9 @@ class LayerCAM(GradientCAM):
     method = "layercam"
 
     def combine(self, features, gradients):
-        positive = tf.nn.relu(gradients)
-        maps = tf.reduce_sum(positive * features, axis=-1)
-        return maps, tf.reduce_mean(positive, axis=(1, 2))
+        positive = ops.relu(gradients)
+        maps = ops.sum(positive * features, axis=-1)
+        return maps, ops.mean(positive, axis=(1, 2))
 
 
 def layer_cam(model, images, *, layer_name=None, class_index=None, output=None, score="logits", jit_compile=False):

@@ -174,7 +174,11 @@ class CapturedForward:
 
     The target layer's output and the squashing head's input are recorded while the model runs
     (see `capture.intercept`); nothing is rebuilt, so Sequential, Functional, nested and
-    subclassed models take the same path. Called inside a `tf.function` it is traced once.
+    subclassed models take the same path. Called inside a compiled step it is traced once.
+
+    With `perturb` (a tensor of the feature maps' shape) the rest of the model sees `A + perturb`
+    instead of `A`: the gradient with respect to `perturb` at 0 is the gradient with respect to
+    `A` (how JAX, which has no tape to watch a tensor, differentiates a layer's output).
 
     Args:
         model: a built `keras.Model`.
@@ -186,9 +190,17 @@ class CapturedForward:
         self.plan = plan
         self.pre_activation = PreActivation(plan.head) if plan.head_kind == "dense" else None
 
-    def __call__(self, images, training=False):
+    def __call__(self, images, training=False, perturb=None):
         plan, seen = self.plan, {"target": [], "head": []}
-        hooks = {plan.target: lambda inputs, output: seen["target"].append(output)}
+
+        def target(inputs, output):
+            seen["target"].append(output)
+            # The features are the target's first call (a shared layer's later calls are left alone).
+            if perturb is not None and len(seen["target"]) == 1:
+                return output + perturb
+            return None
+
+        hooks = {plan.target: target}
         if plan.head is not None:
             hooks[plan.head] = lambda inputs, output: seen["head"].append(inputs)
         with intercept(hooks):

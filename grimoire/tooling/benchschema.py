@@ -29,6 +29,9 @@ GRADCAM_PLUS_PLUS_COMPILED = "grimoire-gradcam++-compiled"
 LAYERCAM_COMPILED = "grimoire-layercam-compiled"
 GRADCAM_PATHS = (GRADCAM_COMPILED, GRADCAM_XLA, EAGER_TEXTBOOK, FORWARD_ONLY, TF_KERAS_VIS,
                  GRADCAM_PLUS_PLUS_COMPILED, LAYERCAM_COMPILED)
+# The same Grad-CAM step on Keras' JAX backend (jax.jit), and JAX's compiled forward pass alone.
+GRADCAM_JAX = "grimoire-jax-jit"
+JAX_FORWARD_ONLY = "jax-forward-only"
 CEILINGS = (MATMUL, COPY)
 
 
@@ -131,5 +134,7 @@ TARGETS = (
                GRADCAM_PLUS_PLUS_COMPILED, 1.1, False, GRADCAM_COMPILED),
         Target(f"LayerCAM / Grad-CAM time, compiled, batch {batch}", "ratio", gradcam_case(batch),
                LAYERCAM_COMPILED, 1.1, False, GRADCAM_COMPILED),
+        Target(f"Grad-CAM on JAX / JAX forward-only time, batch {batch}", "ratio", gradcam_case(batch),
+               GRADCAM_JAX, 1.1, False, JAX_FORWARD_ONLY),
     )),
 )

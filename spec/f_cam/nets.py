@@ -9,7 +9,6 @@ with its own `call()`: the four are one network, so their maps must agree.
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 L = keras.layers
 
@@ -65,7 +64,8 @@ class SubclassedCNN(keras.Model):
     Args:
         layers: the shared layers (from `cnn_layers`).
         outputs: "single" (the softmax), "tuple" (softmax, aux logits), "dict" ({"shape": ..., "aux": ...}),
-            or "inline-softmax" (a linear head with `tf.nn.softmax` applied inside `call()`).
+            or "inline-softmax" (a linear head with `keras.ops.softmax` applied inside `call()`:
+            a softmax op, not a layer).
     """
 
     def __init__(self, layers, outputs="single", **kwargs):
@@ -82,7 +82,7 @@ class SubclassedCNN(keras.Model):
             return self.head(pooled), self.aux(pooled)
         if self.outputs_kind == "dict":
             return {"shape": self.head(pooled), "aux": self.aux(pooled)}
-        return tf.nn.softmax(self.aux(pooled))
+        return keras.ops.softmax(self.aux(pooled))
 
 
 def subclassed(layers, outputs="single"):

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from spec.f_cam import nets
 from spec.tolerances import ATOL_SAME_GRAPH, RTOL_SAME_GRAPH
@@ -265,7 +264,7 @@ def test_an_output_that_is_not_class_scores_is_refused(impl):
 
 
 def test_logits_that_cannot_be_found_are_refused_pointing_to_probability(impl, rng):
-    """A subclass applying tf.nn.softmax inside call(): score="logits" is refused; score="probability" explains it."""
+    """A subclass applying a softmax op (keras.ops.softmax) inside call(): score="logits" is refused; score="probability" explains it."""
     model = nets.subclassed(nets.cnn_layers(), "inline-softmax")
     images = rng.uniform(0, 1, size=(2, 12, 12, 2)).astype("float32")
     with pytest.raises(ValueError, match=r"logits of the model's output .* cannot be found: it is made by a softmax op .* Pass score='probability'"):
@@ -295,4 +294,4 @@ def test_an_unbuilt_subclassed_model_is_refused(impl):
     unbuilt.build((None, 12, 12, 2))
     with pytest.raises(ValueError, match=r"must be built, with weights, before it can be explained. .* unbuilt layers \['conv1'"):
         impl.cam.grad_cam(unbuilt, np.zeros((1, 12, 12, 2)))
-    assert tf.is_tensor(tf.constant(0))  # TensorFlow untouched by the refusals
+    assert keras.ops.is_tensor(keras.ops.convert_to_tensor(0))  # the backend untouched by the refusals

@@ -1,10 +1,11 @@
 """An image's map does not depend on its batch mates, on how the class is given, or on how the step runs."""
 
 import numpy as np
+import keras
 import pytest
-import tensorflow as tf
 
 from spec.f_cam import oracles
+from spec.gradients import traces
 from spec.tolerances import ATOL_NORMALISED_MAPS
 
 pytestmark = pytest.mark.claim("gradcam-batch-independent")
@@ -38,7 +39,7 @@ def test_one_class_index_broadcasts_and_a_list_is_per_image(impl, shapes):
 
 
 def test_eager_compiled_and_xla_steps_give_the_same_maps(impl, shapes):
-    """The same maps from a plain eager step, a compiled tf.function and an XLA-compiled one."""
+    """The same maps from a plain eager step, a compiled step and an XLA-compiled one (on JAX both compiled steps are jax.jit)."""
     model, images = shapes.model, shapes.images[:8]
     compiled = impl.cam.GradCAM(model)(images)
     eager = impl.cam.GradCAM(model, run_eagerly=True)(images)
@@ -48,17 +49,26 @@ def test_eager_compiled_and_xla_steps_give_the_same_maps(impl, shapes):
 
 
 def test_new_images_reuse_the_compiled_step_without_retracing(impl, shapes):
-    """Built once, the step is traced once: new images, other batch sizes and other classes reuse it."""
+    """Built once, the step is traced once: new images and other classes reuse it, and on TensorFlow other batch sizes too.
+
+    `jax.jit` specialises on shapes, so on JAX each new batch size is one more trace, and only that.
+    """
     model, images = shapes.model, shapes.images
     step = impl.cam.GradCAM(model)
     step(images[:8])
     step(images[8:16], class_index=1)
     step(images[16:19], class_index=[0, 1, 2])
-    assert step.trace_count == 1
+    assert step.trace_count == traces([8, 8, 3])
     # grad_cam() keeps its step per (model, layer, score): repeated calls do not rebuild or retrace.
+    cached = impl.cam.explainer(impl.cam.GradCAM, model)
+    before = cached.trace_count  # other tests may have used this session-wide model's step already
     impl.cam.grad_cam(model, images[:4])
     impl.cam.grad_cam(model, images[4:8], class_index=3)
-    assert impl.cam.explainer(impl.cam.GradCAM, model).trace_count == 1
+    assert impl.cam.explainer(impl.cam.GradCAM, model) is cached
+    if keras.config.backend() == "tensorflow":
+        assert cached.trace_count == 1
+    else:  # at most one new trace, for the batch size 4
+        assert cached.trace_count - before <= traces([4, 4])
 
 
 def test_under_xla_one_program_serves_every_image_and_class(impl, shapes):
@@ -74,6 +84,15 @@ def test_under_xla_one_program_serves_every_image_and_class(impl, shapes):
     step(images[8:16], class_index=3)
     step(images[16:24])
     assert step.trace_count == 1
+    if keras.config.backend() == "jax":
+        # jax.jit: `lower` gives the program XLA compiles for these arguments.
+        first = step.step.lower(images[:8], np.full(8, 0, np.int32)).as_text()
+        second = step.step.lower(images[8:16], np.full(8, 3, np.int32)).as_text()
+        assert first == second
+        # A traced index is a dynamic slice under jax.jit, one program for every class: the sliced
+        # selection's recompiling is a tf.function + XLA behaviour, checked on TensorFlow only.
+        return
+    import tensorflow as tf
 
     def hlo(function, *args):
         return function.experimental_get_compiler_ir(*args)(stage="hlo")
