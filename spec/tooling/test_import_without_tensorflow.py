@@ -22,11 +22,6 @@ NEUTRAL = [
     "grimoire", "grimoire._checks", "grimoire.params", "grimoire.models", "grimoire.digits",
     "grimoire.synthetic", "grimoire.conv", "grimoire.filters", "grimoire.flops", "grimoire.metrics", "grimoire.cam",
 ]
-# Still import TensorFlow at module level; when one is ported its xfail turns strict-red, and it
-# moves to NEUTRAL.
-# (none today: grimoire.metrics and grimoire.cam were the last two).
-NOT_YET = {}
-
 PROBE = r"""
 import importlib, importlib.abc, json, sys
 
@@ -55,7 +50,7 @@ def probe():
     """One fresh Python (imports are slow on a loaded machine) trying every module in turn."""
     pytest.importorskip("jax", reason="KERAS_BACKEND=jax needs jax: pip install -e .[jax]")
     env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    modules = ["tensorflow", *NEUTRAL, *NOT_YET]
+    modules = ["tensorflow", *NEUTRAL]
     out = subprocess.run(
         [sys.executable, "-c", PROBE, *modules], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
     )
@@ -74,10 +69,3 @@ def test_the_backend_neutral_modules_import_without_tensorflow(probe):
     assert probe["backend"] == "jax"
     # A module that swallowed the ImportError and half-loaded TensorFlow would show here.
     assert not probe["tensorflow_loaded"]
-
-
-@pytest.mark.parametrize(
-    "module", [pytest.param(m, marks=pytest.mark.xfail(reason=why, strict=True), id=m) for m, why in NOT_YET.items()]
-)
-def test_a_tensorflow_module_awaiting_its_port(probe, module):
-    assert module in probe["imported"], probe["failed"].get(module)
