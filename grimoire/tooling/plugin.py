@@ -24,10 +24,11 @@ import pytest
 from .files import write_json_atomically
 from .implementation import DEFAULT, Implementation
 from .ledger import Catalogue, Ledger, scan_claim_markers
+from .exercises.stubs import MARKER
 from .unwritten import first_unwritten
 
 PENDING = "grimoire_pending"  # user property marking a test that reached an unwritten stub
-STUB_MARKER = "exercise: "  # the message prefix of a stub's raise (exercises/stubs.py writes it)
+STUB_MARKER = MARKER  # the message prefix of a stub's raise (exercises/stubs.py writes it)
 
 # A later phase can only make a test's outcome worse: a teardown error fails a passed test.
 RANK = {None: 0, "passed": 1, "skipped": 2, "pending": 3, "failed": 4}

@@ -15,7 +15,7 @@ import ast
 import inspect
 import textwrap
 
-MARKER = "exercise: "
+from .exercises.stubs import MARKER
 
 
 def called_functions(test):
