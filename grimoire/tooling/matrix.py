@@ -181,12 +181,14 @@ def install_requirements(cell, root="."):
     return reqs
 
 
-def pytest_args(ledger_json, select=()):
-    """The spec run of one cell, serially (cells share a small machine), ledger as JSON.
+def pytest_args(ledger_json, select=(), workers="auto"):
+    """The spec run of one cell, ledger as JSON.
 
     `select`: test paths to run instead of the whole spec; claims outside them are 'not run'.
+    `workers`: pytest-xdist's `-n` (cells run one after another; within a cell the spec gives the
+    same ledger serially and under xdist, so a cell may use every core).
     """
-    return ["-m", "pytest", "-n", "0", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--ledger-json", str(ledger_json), *select]
+    return ["-m", "pytest", "-n", str(workers), "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--ledger-json", str(ledger_json), *select]
 
 
 def cell_environment(cell):
@@ -246,7 +248,7 @@ def _run_logged(cmd, log_path, timeout, mode="w", **kwargs):
     return code, round(time.monotonic() - start, 1)
 
 
-def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable, select=()):
+def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable, select=(), workers="auto"):
     """Installs and runs one cell; returns its matrix.json record (never raises for a broken cell)."""
     env_dir = out / "envs" / cell.name
     logs = out / "logs"
@@ -272,7 +274,7 @@ def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable, select
         record["log"] = f"logs/{cell.name}.install.log"
     else:
         code, seconds = _run_logged(
-            [str(env_python), *pytest_args(ledger.resolve(), select)], logs / f"{cell.name}.run.log", RUN_TIMEOUT,
+            [str(env_python), *pytest_args(ledger.resolve(), select, workers)], logs / f"{cell.name}.run.log", RUN_TIMEOUT,
             cwd=root, env=cell_environment(cell),
         )
         record["seconds"]["run"] = seconds
@@ -300,6 +302,8 @@ def build_parser():
     p.add_argument("--keep-envs", action="store_true", help="keep each cell's virtual environment")
     p.add_argument("--dry-run", action="store_true", help="list the cells and stop")
     p.add_argument("--select", help="comma-separated test paths to run instead of the whole spec (a quicker, partial table)")
+    p.add_argument("--workers", default="auto",
+                   help="pytest-xdist workers per cell: a number, 0 for serial, or auto (default: one per core)")
     p.add_argument("--keep-existing", action="store_true", help="keep the cells of DIR/matrix.json that this run does not redo")
     return p
 
@@ -331,7 +335,8 @@ def main(argv=None):
     records = []
     for i, cell in enumerate(cells, 1):
         print(f"[{i}/{len(cells)}] {cell.name}: installing and running ...", flush=True)
-        records.append(run_cell(cell, out, keep_env=args.keep_envs, select=_split(args.select) or ()))
+        records.append(run_cell(cell, out, keep_env=args.keep_envs, select=_split(args.select) or (),
+                                workers=args.workers))
         record = records[-1]
         s = record["seconds"]
         summary = ", ".join(f"{n} {k}" for k, n in record["summary"].items() if n)

@@ -180,3 +180,12 @@ def test_main_dry_run_lists_the_cells_without_installing(tmp_path, capsys):
     assert matrix.main(["--offline", "--dry-run", "--tensorflow", "2.16.2", "--backend", "tensorflow", "--out", str(tmp_path)]) == 0
     assert "2 cells: tf2.16.2-keras3.0.5-tensorflow, tf2.16.2-keras3.15.1-tensorflow" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cell_runs_the_spec_with_the_workers_asked_for(tmp_path):
+    """A cell uses xdist's `-n` as given (serial with 0), and writes its ledger where asked."""
+    ledger = tmp_path / "cell.json"
+    assert matrix.pytest_args(ledger)[matrix.pytest_args(ledger).index("-n") + 1] == "auto"
+    args = matrix.pytest_args(ledger, ["spec/a_dense"], workers=0)
+    assert args[args.index("-n") + 1] == "0"
+    assert args[args.index("--ledger-json") + 1] == str(ledger) and args[-1] == "spec/a_dense"
