@@ -6,8 +6,9 @@
     grimoire exercises [next] [DIR]    the next function to write, its claim, the docs, the check command
     grimoire exercises hint [ID]       a claim's hint (default: the next step's)
     grimoire exercises solution FN     the reference's FN, once its claim verifies in DIR (--dir, default mine)
-    grimoire exercises check DIR [--section S | --claim ID] [--watch]
+    grimoire exercises check DIR [--section S | --claim ID] [--watch] [--no-server]
                                        check it against the spec; end with the progress
+    grimoire exercises stop            stop the warm checker (it also stops after 15 idle minutes)
     grimoire report [--out DIR] [--quick] [--phases P,...]
                                        run the spec and the benchmarks; write DIR/README.md and PNGs
     grimoire mistakes [--claim ID] [--mistake ID] [--jobs N]
@@ -23,8 +24,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from .exercises import check as exercise_check
-from .exercises import generate, guide
+from .exercises import guide, server
 from .project import project_root, run_spec
 
 
@@ -33,13 +33,30 @@ def check(args):
 
 
 def exercises_init(args):
+    from .exercises import generate
+
     try:
         written = generate.write_exercises(args.dir)
     except ValueError as error:
         raise SystemExit(f"grimoire exercises init: {error}") from None
     print(f"Wrote {len(written)} files to {args.dir}; the claims and their functions are in {Path(args.dir) / 'EXERCISES.md'}.")
     print(f"What to write first: grimoire exercises next {args.dir}")
+    if not args.no_server and _start_checker():
+        print("A warm checker is loading TensorFlow in the background, so your first check answers in about a second "
+              "(it stops after 15 idle minutes, or with `grimoire exercises stop`).")
     return 0
+
+
+def _start_checker(path=None):
+    """Starts the warm checker unless it is turned off; True if one was asked to start."""
+    if not server.enabled():
+        return False
+    try:  # a checker already running for this socket holds its lock: the new one sees it and exits at once
+        server.start(path)
+    except OSError as error:  # no private runtime directory, no room for the log: check cold, say why
+        print(f"(no warm checker: {error})", file=sys.stderr)
+        return False
+    return True
 
 
 def exercises_next(args):
@@ -65,14 +82,36 @@ def exercises_solution(args):
 
 
 def exercises_check(args):
+    served = not args.watch and not args.no_server and server.enabled()
+    path = server.socket_path() if served else None  # before the check: a run in this process may touch os.environ
+    if served and (args.section is not None or args.claim is not None):  # a check of everything uses workers
+        try:
+            answer = server.ask({"impl": str(Path(args.dir).resolve()), "section": args.section, "claim": args.claim}, path)
+        except KeyboardInterrupt:
+            print("\nStopped waiting (the warm checker finishes that check on its own).", file=sys.stderr)
+            return 130
+        if answer is not None:
+            print(answer["output"], end="")
+            print(f"\n(answered by the warm checker in {answer['seconds']:.1f} s; `grimoire exercises stop` ends it)")
+            return answer["code"]
     try:
         if args.watch:
             from .exercises import watch
 
             return watch.watch_check(args.dir, section=args.section, claim=args.claim)
-        return exercise_check.check(args.dir, section=args.section, claim=args.claim)
+        from .exercises import check as exercise_check
+
+        code = exercise_check.check(args.dir, section=args.section, claim=args.claim)
     except ValueError as error:
         raise SystemExit(f"grimoire exercises check: {error}") from None
+    if served:
+        _start_checker(path)  # for the next check: this process's TensorFlow cannot be handed over
+    return code
+
+
+def exercises_stop(args):
+    print("The warm checker stopped." if server.stop() else "No warm checker was running.")
+    return 0
 
 
 def report(args):
@@ -117,6 +156,7 @@ def build_parser():
     p.set_defaults(run=exercises_solution)
     p = exercises.add_parser("init", help="write a learner's package to DIR (a new or empty directory)")
     p.add_argument("dir", metavar="DIR")
+    p.add_argument("--no-server", action="store_true", help="do not start the warm checker in the background")
     p.set_defaults(run=exercises_init)
     p = exercises.add_parser("check", help="run the spec against the package in DIR and show the progress")
     p.add_argument("dir", metavar="DIR")
@@ -124,7 +164,11 @@ def build_parser():
     only.add_argument("--section", metavar="S", help="only the claims of one section (A, B, ...)")
     only.add_argument("--claim", metavar="ID", help="only one claim")
     p.add_argument("--watch", action="store_true", help="check again whenever a .py file in DIR is saved")
+    p.add_argument("--no-server", action="store_true",
+                   help="check in this process only: neither ask nor start the warm checker (or set GRIMOIRE_CHECK_SERVER=0)")
     p.set_defaults(run=exercises_check)
+    p = exercises.add_parser("stop", help="stop the warm checker that answers checks in the background")
+    p.set_defaults(run=exercises_stop)
 
     p = commands.add_parser("report", help="run the spec and the benchmarks; write a Markdown report with pictures")
     p.add_argument("--out", default="report", metavar="DIR", help="where to write README.md and the PNGs (default: report)")
