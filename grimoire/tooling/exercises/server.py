@@ -17,7 +17,6 @@ the server answers with one JSON object, `{"code", "output"}` (or `{"declined": 
 """
 
 import contextlib
-import fcntl
 import hashlib
 import io
 import json
@@ -29,6 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, and Python's AF_UNIX support there is partial; checks run cold
+    fcntl = None
+
 IDLE_SECONDS = 15 * 60  # a learner reading the docs for a while still finds it warm
 OFF = "GRIMOIRE_CHECK_SERVER"  # "0" turns the warm checker off (set for the spec's own runs)
 RUNTIME_DIR = "GRIMOIRE_RUNTIME_DIR"  # where sockets live (default: $XDG_RUNTIME_DIR or the temp dir)
@@ -38,6 +42,9 @@ SETTINGS = ("KERAS_BACKEND", "TF_", "ONEDNN_", "CUDA_VISIBLE_DEVICES", "XLA_", "
 
 
 def enabled():
+    """Whether checks may ask and start a checker: not turned off, and on a system with Unix sockets."""
+    if fcntl is None or not hasattr(socket, "AF_UNIX"):
+        return False
     return os.environ.get(OFF, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
