@@ -23,6 +23,10 @@ settings.register_profile("learner", parent=settings.get_profile("spec"), phases
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "runs_on(*backends, why=''): the Keras backends this test runs under, in place of its claim's "
+        "`backends` in claims.toml (a JAX rung of a TensorFlow-only benchmark claim)",
+    )
     # Runs before the test modules are imported, so their @given picks up the profile.
     if config.getoption("impl") != "grimoire":
         settings.load_profile("learner")
@@ -91,8 +95,6 @@ def _version(text):
 def pytest_collection_modifyitems(config, items):
     """Skips the tests of claims this backend or these releases cannot run (see claims.toml)."""
     requires = claim_requirements(config)
-    if not requires:
-        return
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
@@ -103,12 +105,30 @@ def pytest_collection_modifyitems(config, items):
             pass
     backend = keras_backend()
     for item in items:
+        own = item.get_closest_marker("runs_on")
         ids = [i for marker in item.iter_markers("claim") for i in marker.args]
-        for claim_id in ids:
-            reason = requirement_unmet(requires.get(claim_id, {}), backend, versions)
-            if reason:
-                item.add_marker(pytest.mark.skip(reason=reason))
-                break
+        reason = skip_reason_for([requires.get(i, {}) for i in ids], own and (own.args, own.kwargs.get("why", "")),
+                            backend, versions)
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def skip_reason_for(requirements, runs_on, backend, versions):
+    """Why a test cannot run here, or None: its own `runs_on` backends, else its claims' requirements.
+
+    Args:
+        requirements: the `[requires.<id>]` tables of the test's claims.
+        runs_on: `(backends, why)` from the test's `runs_on` marker, or None. A test that names its
+            backends replaces its claims' `backends` (a JAX rung of a TensorFlow-only claim); their
+            `since` still applies.
+        backend, versions: as for `requirement_unmet`.
+    """
+    if runs_on:
+        backends, why = runs_on
+        if backend not in backends:
+            return f"runs under KERAS_BACKEND={'/'.join(backends)}: {why}".rstrip(": ")
+        requirements = [{k: v for k, v in r.items() if k != "backends"} for r in requirements]
+    return next((r for r in (requirement_unmet(q, backend, versions) for q in requirements) if r), None)
 
 
 def _split_cpu(config, logical_cpus=2):

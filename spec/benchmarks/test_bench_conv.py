@@ -8,11 +8,15 @@ import functools
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from ..g_perf import devices, ladder, oracles
-from . import machine
-from .machine import schema
+from ..g_perf import devices
+
+# TensorFlow's paths: a JAX-only environment skips this module (its JAX rungs are in *_jax.py).
+tf = pytest.importorskip("tensorflow", reason=devices.NO_TENSORFLOW)
+
+from ..g_perf import ladder, oracles  # noqa: E402
+from . import machine  # noqa: E402
+from .machine import schema  # noqa: E402
 
 pytestmark = pytest.mark.claim("bench-conv")
 

@@ -14,7 +14,12 @@ from ..g_perf import jax_ladder, oracles
 from ..g_perf import problems as ladder
 from .machine import schema
 
-pytestmark = [pytest.mark.claim("bench-conv"), pytest.mark.skipif(not jax_ladder.installed(), reason=jax_ladder.MISSING)]
+pytestmark = [
+    pytest.mark.claim("bench-conv"),
+    pytest.mark.skipif(not jax_ladder.installed(), reason=jax_ladder.MISSING),
+    # Plain jax.jit, no Keras: the rungs run whichever Keras backend the session has.
+    pytest.mark.runs_on("tensorflow", "jax", why="the JAX rungs use no Keras"),
+]
 
 # (kind, batch, size, channels, filters, kernel): the TensorFlow benchmarks' sizes.
 SIZES = {

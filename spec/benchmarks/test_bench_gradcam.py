@@ -12,16 +12,21 @@ import functools
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from ..g_perf import devices, ladder, oracles
-from ..tolerances import ATOL_DEEP_FLOAT32_PATHS, ATOL_SAME_GRAPH, RTOL_DEEP_FLOAT32_PATHS, RTOL_FLOAT32_DOT
-from . import machine
-from .machine import schema
+from ..g_perf import devices
+
+# TensorFlow's paths: a JAX-only environment skips this module (its JAX rungs are in *_jax.py).
+tf = pytest.importorskip("tensorflow", reason=devices.NO_TENSORFLOW)
+
+from ..g_perf import ladder  # noqa: E402
+from ..tolerances import ATOL_DEEP_FLOAT32_PATHS, ATOL_SAME_GRAPH, RTOL_DEEP_FLOAT32_PATHS, RTOL_FLOAT32_DOT  # noqa: E402
+from . import machine  # noqa: E402
+from .machine import schema  # noqa: E402
+from .xception_case import ROUNDS, TARGET, analytic_maps  # noqa: E402
+from .xception_case import images as _images  # noqa: E402
 
 pytestmark = pytest.mark.claim("bench-gradcam")
 
-TARGET = "block14_sepconv2_act"
 PATHS = schema.GRADCAM_PATHS
 
 # XLA's CPU backend compiles Xception in ~15 s and runs its depthwise convolutions without oneDNN:
@@ -33,16 +38,6 @@ def _skip_reason(path, batch):
     if path == schema.TF_KERAS_VIS and not ladder.peer_installed():
         return ladder.PEER_MISSING
     return SLOW.get((path, batch))
-
-
-# Rounds per batch size: a batch-8 eager call takes ~10 s, so the slow cases get fewer (the fastest
-# round is what is reported, and the spread shows in the JSON). `--benchmark-quick`: one round.
-ROUNDS = {1: 5, 8: 3}
-
-
-def _images(batch):
-    # Xception's preprocessing maps pixels to [-1, 1].
-    return np.random.default_rng(batch).uniform(-1, 1, (batch, 299, 299, 3)).astype(np.float32)
 
 
 @functools.cache
@@ -57,16 +52,9 @@ METHODS = {schema.GRADCAM_PLUS_PLUS_COMPILED: ("grad_cam_plus_plus", "grad-cam++
            schema.LAYERCAM_COMPILED: ("layer_cam", "layercam")}
 
 
-@functools.cache
 def _analytic_maps(model, batch, path):
     """The method's float64 maps on Xception's GAP + Dense head (`oracles.gap_head_maps`)."""
-    import keras
-
-    images = _images(batch)
-    features = np.asarray(keras.Model(model.inputs[0], model.get_layer(TARGET).output)(images), np.float64)
-    kernel, bias = (np.asarray(w, np.float64) for w in model.layers[-1].get_weights())
-    top = (features.mean(axis=(1, 2)) @ kernel + bias).argmax(axis=-1)
-    return oracles.gap_head_maps(features, kernel, top, METHODS[path][1])
+    return analytic_maps(model, batch, METHODS[path][1])
 
 
 def _interleaved_ratios(benchmark, impl, model, images, path, timed, rounds):

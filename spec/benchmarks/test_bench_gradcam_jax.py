@@ -1,11 +1,19 @@
-"""Grad-CAM on Keras' JAX backend (`jax.jit` of the same step), timed next to TensorFlow's.
+"""Grad-CAM on Keras' JAX backend (`jax.jit` of the same step), in either kind of session.
 
-Xception at 299x299, batch 1 and 8, the TensorFlow session's weights. The Keras backend is fixed per
-process, so the JAX side runs in a worker (`jax_gradcam_worker.py`, KERAS_BACKEND=jax) started once
-per device; each timed call is one request over a pipe (microseconds of the ~1 s it measures). Its
-maps are checked against the TensorFlow textbook maps before timing, and the JAX call alternates with
-TensorFlow's compiled Grad-CAM and forward pass in one loop, so their ratio sees one machine load.
-Skipped when JAX is not installed. Run: `pytest spec/benchmarks --benchmark-only -n 0 -k gradcam_jax`.
+Xception at 299x299, batch 1 and 8. The Keras backend is fixed per process, so:
+
+- in a TensorFlow session (`test_gradcam_jax`), the JAX side runs in a worker
+  (`jax_gradcam_worker.py`, KERAS_BACKEND=jax) started once per device, on the TensorFlow session's
+  weights; each timed call is one request over a pipe (microseconds of the ~1 s it measures). Its
+  maps are checked against the TensorFlow textbook maps before timing, and the JAX call alternates
+  with TensorFlow's compiled Grad-CAM and forward pass in one loop, so their ratio sees one load;
+- in a JAX session (`test_gradcam_jax_session`, KERAS_BACKEND=jax, TensorFlow not needed), Grad-CAM
+  runs in-process, its maps checked against the float64 closed form on Xception's GAP + Dense head,
+  and alternates with the compiled JAX forward pass. On a machine with JAX and a GPU and no
+  TensorFlow, this is the GPU's Grad-CAM number.
+
+Skipped when JAX is not installed. Run: `pytest spec/benchmarks --benchmark-only -n 0 -k gradcam_jax`
+(with `KERAS_BACKEND=jax` for the session variant).
 """
 
 import os
@@ -16,16 +24,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ..g_perf import jax_ladder, ladder
-from ..tolerances import ATOL_CONV
+from ..g_perf import jax_ladder
+from ..tolerances import ATOL_CONV, ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT
 from . import machine
 from .machine import schema
-from .test_bench_gradcam import ROUNDS, TARGET, _images, _textbook_maps
+from .xception_case import BATCHES, ROUNDS, TARGET, analytic_maps
+from .xception_case import images as _images
 
 pytestmark = [pytest.mark.claim("bench-gradcam"), pytest.mark.skipif(not jax_ladder.installed(), reason=jax_ladder.MISSING)]
 
 ROOT = Path(__file__).resolve().parents[2]
-BATCHES = (1, 8)
 PATHS = (schema.GRADCAM_JAX, schema.JAX_FORWARD_ONLY)
 
 
@@ -87,6 +95,9 @@ def workers(impl, xception, tmp_path_factory):
 @pytest.mark.parametrize("batch", BATCHES, ids=lambda b: f"batch-{b}")
 def test_gradcam_jax(benchmark, record, quick, impl, xception, workers, batch, path, device):
     """On JAX the compiled Grad-CAM gives TensorFlow's maps; its time is reported against TensorFlow's and a JAX forward pass."""
+    from ..g_perf import ladder
+    from .test_bench_gradcam import _textbook_maps
+
     worker = workers(device)
     # Two convolution implementations (oneDNN for TensorFlow, XLA for JAX) through Xception's 36
     # convolutions: the normalised maps agree to float32 convolution rounding (ATOL_CONV).
@@ -113,3 +124,38 @@ def test_gradcam_jax(benchmark, record, quick, impl, xception, workers, batch, p
     record(flops=forward_flops, device=device, batch_size=batch, path=path, case=schema.gradcam_case(batch),
            backend="jax", precision="float32" if device == "cpu" else "default (TF32 on Ampere and newer)",
            note="FLOPs of the forward pass; timed in a KERAS_BACKEND=jax worker process, one pipe round trip per call")
+
+
+@pytest.mark.runs_on("jax", why="Grad-CAM in a JAX session, no TensorFlow needed; a TensorFlow session times JAX in a worker (test_gradcam_jax)")
+@pytest.mark.parametrize("device", jax_ladder.device_params())
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("batch", BATCHES, ids=lambda b: f"batch-{b}")
+def test_gradcam_jax_session(benchmark, record, quick, impl, xception, batch, path, device):
+    """In a JAX session the compiled Grad-CAM gives the closed-form maps; its time is reported against a JAX forward pass."""
+    import jax
+
+    from .jax_gradcam_worker import jax_ladder_forward
+
+    with jax.default_device(jax_ladder.jax_device(device)):
+        images = _images(batch)
+        forward = jax_ladder_forward(xception)
+        runs = {
+            schema.GRADCAM_JAX: lambda: np.asarray(impl.cam.grad_cam(xception, images, layer_name=TARGET)),
+            schema.JAX_FORWARD_ONLY: lambda: np.asarray(forward(images)),
+        }
+        maps = runs[schema.GRADCAM_JAX]()  # traces and compiles, outside the timing
+        runs[schema.JAX_FORWARD_ONLY]()
+        # Float32 maps against the float64 closed form on this backend's own features: the same
+        # bound as the TensorFlow session's Grad-CAM++ and LayerCAM paths.
+        np.testing.assert_allclose(maps, analytic_maps(xception, batch, "grad-cam"), rtol=RTOL_FLOAT32_DOT,
+                                   atol=10 * ATOL_SAME_GRAPH)
+        rounds = schema.QUICK_ROUNDS if quick else ROUNDS[batch]
+        benchmark.pedantic(runs[path], rounds=rounds, iterations=1)
+        if path == schema.GRADCAM_JAX and benchmark.stats is not None:
+            best = machine.interleaved_best(runs, rounds)
+            benchmark.extra_info[schema.interleaved_ratio_key(schema.JAX_FORWARD_ONLY)] = (
+                best[path] / best[schema.JAX_FORWARD_ONLY])
+    forward_flops = impl.flops.count_flops(xception, batch_size=batch)
+    record(flops=forward_flops, device=device, batch_size=batch, path=path, case=schema.gradcam_case(batch),
+           backend="jax", precision="float32" if device == "cpu" else "default (TF32 on Ampere and newer)",
+           note="FLOPs of the forward pass; timed in-process in a KERAS_BACKEND=jax session")

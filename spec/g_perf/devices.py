@@ -1,13 +1,28 @@
 """The devices the hot paths run on: "cpu" always, "gpu:N" for each GPU TensorFlow sees.
 
 Shared by the benchmarks (timing) and their correctness checks, so both list the same cases.
+Without TensorFlow installed (a JAX-only environment) TensorFlow sees no device, and its GPU cases
+say so; `jax_ladder.device_params` lists JAX's.
 """
+
+import importlib.util
 
 import pytest
 
+NO_TENSORFLOW = "TensorFlow is not installed (a JAX-only environment: the JAX benchmarks time this device)"
+
+
+def tensorflow_installed():
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except ImportError:  # a finder that refuses it (the spec's own no-TensorFlow probe)
+        return False
+
 
 def gpus():
-    """The GPUs TensorFlow sees (physical devices)."""
+    """The GPUs TensorFlow sees (physical devices); none when TensorFlow is not installed."""
+    if not tensorflow_installed():
+        return []
     import tensorflow as tf
 
     return tf.config.list_physical_devices("GPU")
@@ -22,7 +37,8 @@ def device_params():
     found = gpus()
     params = [pytest.param("cpu", id="cpu")]
     for i in range(max(len(found), 1)):
-        marks = () if found else pytest.mark.skip(reason="no GPU visible to TensorFlow on this machine")
+        why = "no GPU visible to TensorFlow on this machine" if tensorflow_installed() else NO_TENSORFLOW
+        marks = () if found else pytest.mark.skip(reason=why)
         params.append(pytest.param(f"gpu:{i}", id=f"gpu:{i}", marks=marks))
     return params
 
@@ -39,10 +55,10 @@ def precision(device):
     On an Ampere or newer GPU TensorFlow runs float32 matmuls and convolutions in TF32 (10-bit
     mantissa) unless `tf.config.experimental.enable_tensor_float_32_execution(False)`.
     """
-    import tensorflow as tf
-
     if not device.startswith("gpu"):
         return "float32"
+    import tensorflow as tf
+
     index = int(device.partition(":")[2] or 0)
     details = tf.config.experimental.get_device_details(gpus()[index])
     capability = details.get("compute_capability", (0, 0))

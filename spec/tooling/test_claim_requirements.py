@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from spec.conftest import requirement_unmet
+from spec.conftest import requirement_unmet, skip_reason_for
 
 pytestmark = pytest.mark.tooling
 
@@ -36,3 +36,20 @@ def test_every_requirement_names_a_catalogue_claim_and_a_known_backend():
 )
 def test_a_claim_runs_only_where_its_requirement_holds(requirement, backend, versions, reason):
     assert requirement_unmet(requirement, backend, versions) == reason
+
+
+@pytest.mark.parametrize(
+    "runs_on, backend, reason",
+    [
+        pytest.param(None, "jax", "TensorFlow-only claim: MirroredStrategy is a TensorFlow API", id="claim-decides"),
+        pytest.param((("tensorflow", "jax"), "no Keras"), "jax", None, id="own-backends-replace-the-claims"),
+        pytest.param((("jax",), "a JAX session"), "tensorflow", "runs under KERAS_BACKEND=jax: a JAX session", id="own-backends-skip"),
+    ],
+)
+def test_a_test_that_names_its_backends_replaces_its_claims_backends(runs_on, backend, reason):
+    assert skip_reason_for([TF_ONLY], runs_on, backend, {}) == reason
+
+
+def test_a_test_that_names_its_backends_still_honours_since():
+    too_new = {"backends": ["tensorflow"], "since": {"keras": "3.6.0"}, "note": "x"}
+    assert skip_reason_for([too_new], (("jax",), ""), "jax", {"keras": "3.5.0"}) == "claim holds since keras 3.6.0; 3.5.0 is installed: x"

@@ -69,3 +69,42 @@ def test_the_backend_neutral_modules_import_without_tensorflow(probe):
     assert probe["backend"] == "jax"
     # A module that swallowed the ImportError and half-loaded TensorFlow would show here.
     assert not probe["tensorflow_loaded"]
+
+
+PYTEST_WITHOUT_TENSORFLOW = r"""
+import importlib.abc, sys
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            # What a missing package raises, so pytest.importorskip skips as it would on a JAX-only install.
+            raise ModuleNotFoundError(f"TensorFlow is hidden from this process (import of {name!r})", name=name)
+
+sys.meta_path.insert(0, NoTensorFlow())
+import pytest
+sys.exit(pytest.main(sys.argv[1:]))
+"""
+
+
+def test_the_jax_benchmarks_run_without_tensorflow(tmp_path):
+    """With TensorFlow hidden and KERAS_BACKEND=jax, every benchmark module collects and a JAX benchmark runs.
+
+    What a machine with JAX and a GPU but no TensorFlow does with `pytest spec/benchmarks --benchmark-only`
+    (one small case here; the TensorFlow modules skip themselves with the reason).
+    """
+    pytest.importorskip("jax", reason="KERAS_BACKEND=jax needs jax: pip install -e .[jax]")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # benchmarks refuse xdist workers
+    env.update(KERAS_BACKEND="jax", PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    ledger = tmp_path / "ledger.json"
+    out = subprocess.run(
+        [sys.executable, "-c", PYTEST_WITHOUT_TENSORFLOW, "spec/benchmarks", "--benchmark-only", "--benchmark-quick",
+         "-n", "0", "-p", "no:cacheprovider", "-q", "-rs", "-k", "test_jax_forward and 1x1 and jax-cpu",
+         f"--ledger-json={ledger}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )
+
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "1 passed" in out.stdout and "error" not in out.stdout.lower().split("claim ledger")[0]
+    assert "TensorFlow is not installed" in out.stdout  # the TensorFlow modules skipped, saying why
+    status = {row["id"]: row["status"] for row in json.loads(ledger.read_text())["claims"]}
+    assert status["bench-conv"] == "verified"
