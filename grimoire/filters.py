@@ -123,7 +123,8 @@ def _scaling_of(initializer):
 
     if isinstance(initializer, keras.initializers.VarianceScaling):
         # GlorotUniform & co. subclass VarianceScaling; their get_config() hides scale/mode/distribution.
-        if initializer.input_axes is not None or initializer.output_axes is not None:
+        # Keras 3.15 added input_axes/output_axes (fans over chosen axes); earlier releases lack them.
+        if getattr(initializer, "input_axes", None) is not None or getattr(initializer, "output_axes", None) is not None:
             raise ValueError("Initializers with custom `input_axes`/`output_axes` are not supported.")
         return initializer.scale, initializer.mode, initializer.distribution
     raise TypeError(

@@ -178,6 +178,7 @@ class BalancedAccuracy(keras.metrics.Metric):
         weight, bad_weights = _valid_weight(_sample_weight(sample_weight, labels, self.dtype))
         # A row with a bad label or bad scores is left out of every sum (weight 0) and counted below.
         weight = ops.where(ops.logical_or(bad_labels, bad_scores), ops.zeros_like(weight), weight)
+        weight = ops.cast(weight, self.dtype)  # Keras 3.0 can hand back int32 here (weights of 1 from int labels)
         true_one_hot = ops.one_hot(labels, self.num_classes, dtype=self.dtype)  # (batch, num_classes)
         hit = ops.cast(ops.equal(labels, predicted), self.dtype)
         self.support.assign_add(ops.sum(weight[:, None] * true_one_hot, axis=0))
