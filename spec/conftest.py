@@ -27,6 +27,10 @@ def pytest_configure(config):
         "markers", "runs_on(*backends, why=''): the Keras backends this test runs under, in place of its claim's "
         "`backends` in claims.toml (a JAX rung of a TensorFlow-only benchmark claim)",
     )
+    config.addinivalue_line(
+        "markers", "since(why='', **releases): what this test checks holds only from these releases on "
+        "(`since(keras='3.15.0', why=...)`); older releases skip it with the reason",
+    )
     # Runs before the test modules are imported, so their @given picks up the profile.
     if config.getoption("impl") != "grimoire":
         settings.load_profile("learner")
@@ -81,10 +85,14 @@ def requirement_unmet(requirement, backend, versions):
     if backends and backend not in backends:
         only = "TensorFlow" if backends == ["tensorflow"] else "/".join(backends)
         return f"{only}-only claim: {requirement.get('why', 'see spec/claims.toml')}"
-    for package, since in requirement.get("since", {}).items():
+    return _older_than(requirement.get("since", {}), versions, requirement.get("note", ""), "claim holds")
+
+
+def _older_than(since, versions, why, what):
+    for package, release in since.items():
         installed = versions.get(package)
-        if installed and _version(installed) < _version(since):
-            return f"claim holds since {package} {since}; {installed} is installed: {requirement.get('note', '')}".rstrip(": ")
+        if installed and _version(installed) < _version(release):
+            return f"{what} since {package} {release}; {installed} is installed: {why}".rstrip(": ")
     return None
 
 
@@ -98,7 +106,7 @@ def pytest_collection_modifyitems(config, items):
     from importlib.metadata import PackageNotFoundError, version
 
     versions = {}
-    for package in {p for r in requires.values() for p in r.get("since", {})}:
+    for package in {p for r in requires.values() for p in r.get("since", {})} | {"keras", "tensorflow"}:
         try:
             versions[package] = version(package)
         except PackageNotFoundError:
@@ -108,7 +116,11 @@ def pytest_collection_modifyitems(config, items):
         own = item.get_closest_marker("runs_on")
         ids = [i for marker in item.iter_markers("claim") for i in marker.args]
         reason = skip_reason_for([requires.get(i, {}) for i in ids], own and (own.args, own.kwargs.get("why", "")),
-                            backend, versions)
+                                 backend, versions)
+        since = item.get_closest_marker("since")
+        if since is not None and not reason:
+            releases = {k: v for k, v in since.kwargs.items() if k != "why"}
+            reason = _older_than(releases, versions, since.kwargs.get("why", ""), "what this test checks holds")
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
 

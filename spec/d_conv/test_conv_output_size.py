@@ -13,6 +13,10 @@ from ..tolerances import ATOL_FLOAT32_DOT, RTOL_FLOAT32_DOT
 pytestmark = pytest.mark.claim("conv-output-size")
 
 
+# The first Keras whose Conv layers refuse a 'valid' output of size <= 0 (found by `grimoire matrix`).
+KERAS_REFUSES_EMPTY_VALID = "3.14.0"
+
+
 def formula(n, k, s, d, padding):
     """The claim's closed forms, written out independently of the implementation."""
     if padding == "same":
@@ -92,8 +96,13 @@ def test_same_padding_adds_just_enough_zeros(impl, n, s):
 
 
 def test_valid_padding_with_kernel_larger_than_input_is_an_error(impl):
-    """A dilated kernel bigger than the input leaves no 'valid' position: Keras and we both refuse."""
-    with pytest.raises(ValueError, match="zero or negative"):
-        keras.layers.Conv2D(4, 3, dilation_rate=3).compute_output_shape((None, 6, 6, 1))
+    """A dilated kernel bigger than the input leaves no 'valid' position: we refuse it."""
     with pytest.raises(ValueError, match=r"larger than the input \(length=6\) with padding='valid'"):
         impl.conv.conv2d_output_shape((None, 6, 6, 1), 4, 3, dilation_rate=3)
+
+
+@pytest.mark.since(keras=KERAS_REFUSES_EMPTY_VALID, why="older Keras returns a zero or negative size for it, without an error")
+def test_keras_refuses_a_kernel_larger_than_the_input_too(impl):
+    """Keras itself refuses the same 'valid' convolution with no position left."""
+    with pytest.raises(ValueError, match="zero or negative"):
+        keras.layers.Conv2D(4, 3, dilation_rate=3).compute_output_shape((None, 6, 6, 1))

@@ -78,7 +78,14 @@ def _kernel_macs(layer):
     return positions * sum(math.prod(k.shape) for k in kernels)
 
 
-@pytest.mark.parametrize("name", APPLICATIONS)
+# Where the oracle itself changes with the release (found by `grimoire matrix`): TensorFlow's profiler
+# counts 0.59 of ConvNeXtTiny's 8.91 GFLOP on the graph older Keras builds for it.
+VERSION_NOTES = {
+    "ConvNeXtTiny": pytest.mark.since(keras="3.15.0", why="TensorFlow's profiler misses most of the FLOPs of older Keras' ConvNeXt graph"),
+}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=VERSION_NOTES.get(n, ())) for n in APPLICATIONS])
 def test_counts_of_every_application_match_keras_and_its_weights(impl, name, record_property):
     """count_params equals Keras' count, count_macs the sum of output positions times kernel sizes (and, per family, the profiler's FLOPs)."""
     started = time.perf_counter()

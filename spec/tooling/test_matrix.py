@@ -176,9 +176,9 @@ def test_main_refuses_an_output_directory_with_foreign_files(tmp_path, capsys):
 
 
 def test_main_dry_run_lists_the_cells_without_installing(tmp_path, capsys):
-    # The oldest cell is 3.0.5, not TensorFlow 2.16's 3.0.0: the project declares keras>=3.0.5.
+    # The oldest cell is 3.8.0, not TensorFlow 2.16's 3.0.0: the project declares keras>=3.8.0.
     assert matrix.main(["--offline", "--dry-run", "--tensorflow", "2.16.2", "--backend", "tensorflow", "--out", str(tmp_path)]) == 0
-    assert "2 cells: tf2.16.2-keras3.0.5-tensorflow, tf2.16.2-keras3.15.1-tensorflow" in capsys.readouterr().out
+    assert "2 cells: tf2.16.2-keras3.8.0-tensorflow, tf2.16.2-keras3.15.1-tensorflow" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
 
 
