@@ -203,7 +203,11 @@ def cell_environment(cell):
 def _pip(*args):
     out = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True, text=True, timeout=600)
     if out.returncode:
-        raise RuntimeError(f"pip {' '.join(args)} failed:\n{out.stderr[-2000:]}")
+        hint = ""
+        if "No module named pip" in out.stderr:  # a venv made by `uv venv` has no pip
+            hint = ("\nThis Python has no pip (a `uv venv`?): `python -m ensurepip` adds it, or pass --offline "
+                    "to use the release lists recorded in grimoire/tooling/matrix.py.")
+        raise RuntimeError(f"pip {' '.join(args)} failed:\n{out.stderr[-2000:]}{hint}")
     return out.stdout
 
 

@@ -1,6 +1,7 @@
 """`grimoire matrix`: cell selection, the table, differing claims first, atomic writes (no installs)."""
 
 import json
+import subprocess
 
 import pytest
 
@@ -189,3 +190,13 @@ def test_a_cell_runs_the_spec_with_the_workers_asked_for(tmp_path):
     args = matrix.pytest_args(ledger, ["spec/a_dense"], workers=0)
     assert args[args.index("-n") + 1] == "0"
     assert args[args.index("--ledger-json") + 1] == str(ledger) and args[-1] == "spec/a_dense"
+
+
+def test_a_python_without_pip_is_told_how_to_go_on(monkeypatch):
+    """`uv venv` makes environments without pip: the error says what to do instead of only failing."""
+    def no_pip(*args, **kwargs):
+        return subprocess.CompletedProcess(args, 1, "", "/venv/bin/python: No module named pip\n")
+
+    monkeypatch.setattr(matrix.subprocess, "run", no_pip)
+    with pytest.raises(RuntimeError, match=r"ensurepip.*--offline"):
+        matrix.index_versions("tensorflow")
