@@ -23,11 +23,18 @@ def called_functions(test):
     tree = _parse(inspect.unwrap(test))
     found = []
     for node in ast.walk(tree) if tree else ():
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-                and isinstance(node.value.value, ast.Name) and node.value.value.id == "impl"
-                and (node.value.attr, node.attr) not in found):
-            found.append((node.value.attr, node.attr))
+        pair = impl_attribute(node)
+        if pair and pair not in found:
+            found.append(pair)
     return found
+
+
+def impl_attribute(node):
+    """`(module, name)` when the AST `node` reads `impl.<module>.<name>`, else None."""
+    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+            and isinstance(node.value.value, ast.Name) and node.value.value.id == "impl"):
+        return node.value.attr, node.attr
+    return None
 
 
 def stub_name(function):

@@ -6,6 +6,7 @@ from pathlib import Path
 from ..layout import CONCEPTS
 from ..ledger import scan_claim_markers
 from ..project import project_root
+from ..unwritten import impl_attribute
 
 REFERENCE = Path(__file__).resolve().parents[2]
 
@@ -66,10 +67,9 @@ def _impl_calls(tree, skip=()):
     for node in ast.walk(tree):
         if id(node) in skip:
             continue
-        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-                and isinstance(node.value.value, ast.Name) and node.value.value.id == "impl"
-                and node.value.attr in CONCEPTS and node.attr in _public_names()[node.value.attr]):
-            found.add(f"{node.value.attr}.{node.attr}")  # a constant (`filters.SOME_STD`) is no exercise
+        pair = impl_attribute(node)
+        if pair and pair[0] in CONCEPTS and pair[1] in _public_names()[pair[0]]:
+            found.add(".".join(pair))  # a constant (`filters.SOME_STD`) is no exercise
         elif isinstance(node, ast.Lambda):
             names = {a.arg for a in node.args.args}
             for inner in ast.walk(node.body):
