@@ -90,6 +90,8 @@ def exercises_check(args):
         except KeyboardInterrupt:
             print("\nStopped waiting (the warm checker finishes that check on its own).", file=sys.stderr)
             return 130
+        if answer is not None and "error" in answer:
+            raise SystemExit(f"grimoire exercises check: {answer['error']}")
         if answer is not None:
             print(answer["output"], end="")
             print(f"\n(answered by the warm checker in {answer['seconds']:.1f} s; `grimoire exercises stop` ends it)")

@@ -174,6 +174,7 @@ def test_a_new_shell_gets_its_verdict_from_the_warm_checker(tmp_path, learner):
         assert written in text
         params.write_text(text.replace(written, "return input_size * output_size"), encoding="utf-8")
         second = _cli(env, "check", str(learner), "--claim", "dense-params-formula")
+        wrong = _cli(env, "check", str(learner), "--claim", "no-such-claim")
         stopped = _cli(env, "stop")
         process.wait(60)
     finally:
@@ -184,4 +185,5 @@ def test_a_new_shell_gets_its_verdict_from_the_warm_checker(tmp_path, learner):
     assert first.returncode == 0
     assert "answered by the warm checker" in second.stdout and "failing   dense-params-formula" in second.stdout, second.stdout
     assert "actual (your code):" in second.stdout and second.returncode != 0
+    assert wrong.returncode == 1 and "grimoire exercises check: Argument `claim` must be a claim id" in wrong.stderr
     assert "stopped" in stopped.stdout and process.returncode == 0 and not path.exists()

@@ -165,9 +165,8 @@ class Checker:
         with contextlib.redirect_stdout(output):
             try:
                 code = check(request["impl"], section=request.get("section"), claim=request.get("claim"), tip=False)
-            except ValueError as error:
-                print(f"grimoire exercises check: {error}")
-                code = 2
+            except ValueError as error:  # a bad selection: the client exits with it, as a cold check does
+                return {"code": 2, "error": str(error), "output": output.getvalue()}
         return {"code": code, "output": output.getvalue()}
 
 
