@@ -88,7 +88,9 @@ def exercises_check(args):
         try:
             answer = server.ask({"impl": str(Path(args.dir).resolve()), "section": args.section, "claim": args.claim}, path)
         except KeyboardInterrupt:
-            print("\nStopped waiting (the warm checker finishes that check on its own).", file=sys.stderr)
+            busy = server.pid(path)
+            print("\nStopped waiting: the warm checker finishes that check on its own"
+                  + (f" (if it hangs, `kill {busy}` ends it)." if busy else "."), file=sys.stderr)
             return 130
         if answer is not None and "error" in answer:
             raise SystemExit(f"grimoire exercises check: {answer['error']}")

@@ -95,6 +95,7 @@ def test_one_checker_per_socket_and_it_cleans_up_when_stopped(tmp_path):
     thread, result = _serve_in_thread(path, checker)
 
     answer = server.ask({"impl": "/somewhere", "claim": "dense-params-formula"}, path)
+    serving = server.pid(path)
     second = server.serve(path, idle=1, warm=False, checker=Recorder())  # the lock is held: leaves at once
     assert server.stop(path)
     thread.join(30)
@@ -102,6 +103,7 @@ def test_one_checker_per_socket_and_it_cleans_up_when_stopped(tmp_path):
     assert answer["code"] == 0 and "dense-params-formula" in answer["output"] and answer["seconds"] >= 0
     assert second == "another checker serves this socket"
     assert result["why"] == "stopped" and not path.exists()
+    assert serving == os.getpid() and server.pid(path) is None  # the pid file lives as long as the checker
     assert checker.requests[-1] == {"command": "stop"}
 
 

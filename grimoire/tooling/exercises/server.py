@@ -134,6 +134,14 @@ def start(path=None, *, idle=IDLE_SECONDS):
         )
 
 
+def pid(path=None):
+    """The process id of the checker serving `path`, or None."""
+    try:
+        return int((path or socket_path()).with_suffix(".pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def stop(path=None):
     """Asks the checker to stop; returns True if one was running."""
     return ask({"command": "stop"}, path) is not None
@@ -202,6 +210,7 @@ def serve(path, *, idle=IDLE_SECONDS, warm=True, checker=None):
             lock.close()
             return f"cannot listen on {path}: {error}"
         listener.listen(8)  # bound before warming up: an early client waits here, not in a cold run
+        path.with_suffix(".pid").write_text(f"{os.getpid()}\n")  # for a client that gives up waiting
         try:
             if warm:
                 warm_up()
@@ -215,6 +224,7 @@ def serve(path, *, idle=IDLE_SECONDS, warm=True, checker=None):
                     _answer(conn, checker)
         finally:
             path.unlink(missing_ok=True)
+            path.with_suffix(".pid").unlink(missing_ok=True)
             lock.close()
     return "stopped"
 
