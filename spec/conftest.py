@@ -155,6 +155,11 @@ def _split_cpu(config, logical_cpus=2):
         return  # the xdist controller runs no tests; each worker configures itself
     if not _may_run(config, DISTRIBUTED_TEST, "metric-distributed"):
         return  # importing TensorFlow costs seconds: only for a run that may need the split
+    split_cpu(logical_cpus)
+
+
+def split_cpu(logical_cpus=2):
+    """The split itself, for a process about to run the spec several times (the warm checker)."""
     if keras_backend() != "tensorflow":
         return  # the claim is TensorFlow-only and skipped; TensorFlow may not even be installed
     import tensorflow as tf
@@ -166,6 +171,20 @@ def _split_cpu(config, logical_cpus=2):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
     except RuntimeError:
         pass  # TensorFlow already started in this process (a nested run): the distributed test skips, saying why
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_warm_checker():
+    """No test starts or asks a learner's warm checker by accident (the checker's own tests ask for
+    one explicitly); restored when the session ends, so a check run in-process by
+    `grimoire exercises check` still starts one afterwards."""
+    before = os.environ.get("GRIMOIRE_CHECK_SERVER")
+    os.environ["GRIMOIRE_CHECK_SERVER"] = "0"
+    yield
+    if before is None:
+        os.environ.pop("GRIMOIRE_CHECK_SERVER", None)
+    else:
+        os.environ["GRIMOIRE_CHECK_SERVER"] = before
 
 
 def clear_session(keras):

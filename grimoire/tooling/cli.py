@@ -20,7 +20,10 @@
 """
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -47,12 +50,12 @@ def exercises_init(args):
     return 0
 
 
-def _start_checker(path=None):
+def _start_checker(path=None, environ=None):
     """Starts the warm checker unless it is turned off; True if one was asked to start."""
     if not server.enabled():
         return False
     try:  # a checker already running for this socket holds its lock: the new one sees it and exits at once
-        server.start(path)
+        server.start(path, environ=environ)
     except OSError as error:  # no private runtime directory, no room for the log: check cold, say why
         print(f"(no warm checker: {error})", file=sys.stderr)
         return False
@@ -83,14 +86,20 @@ def exercises_solution(args):
 
 def exercises_check(args):
     served = not args.watch and not args.no_server and server.enabled()
-    path = server.socket_path() if served else None  # before the check: a run in this process may touch os.environ
+    # Before the check: a run in this process may touch os.environ, and the checker must not inherit that.
+    environ = dict(os.environ)
+    path = server.socket_path(environ=environ) if served else None
     if served and (args.section is not None or args.claim is not None):  # a check of everything uses workers
         try:
             answer = server.ask({"impl": str(Path(args.dir).resolve()), "section": args.section, "claim": args.claim}, path)
         except KeyboardInterrupt:
+            # The checker is busy with this check (maybe a loop that never ends): stop it, so the next
+            # check does not queue behind it. The next check runs cold and starts a fresh checker.
             busy = server.pid(path)
-            print("\nStopped waiting: the warm checker finishes that check on its own"
-                  + (f" (if it hangs, `kill {busy}` ends it)." if busy else "."), file=sys.stderr)
+            if busy:
+                with contextlib.suppress(OSError):
+                    os.kill(busy, signal.SIGTERM)
+            print("\nStopped the check" + (f" and the warm checker running it (pid {busy})." if busy else "."), file=sys.stderr)
             return 130
         if answer is not None and "error" in answer:
             raise SystemExit(f"grimoire exercises check: {answer['error']}")
@@ -109,7 +118,7 @@ def exercises_check(args):
     except ValueError as error:
         raise SystemExit(f"grimoire exercises check: {error}") from None
     if served:
-        _start_checker(path)  # for the next check: this process's TensorFlow cannot be handed over
+        _start_checker(path, environ)  # for the next check: this process's TensorFlow cannot be handed over
     return code
 
 

@@ -19,8 +19,10 @@ grows with it. Run: `pytest spec/benchmarks/test_time_to_verdict.py --benchmark-
 """
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -64,19 +66,23 @@ def test_cold_single_claim(benchmark, learner):
     _record(benchmark, benchmark.stats.stats.max, COLD_TARGET)
 
 
-def test_single_claim_with_the_warm_checker(benchmark, learner, tmp_path):
+def test_single_claim_with_the_warm_checker(benchmark, learner):
     """A new process asks the warm checker that `init` started: Python and the CLI, then the claim's tests."""
-    env = {server.RUNTIME_DIR: str(tmp_path / "run"), server.OFF: "1"}
+    runtime = tempfile.mkdtemp(prefix="gw-", dir="/tmp")  # short: pytest's tmp paths are too long for a socket
+    env = {server.RUNTIME_DIR: runtime, server.OFF: "1"}
     path = server.socket_path(environ={**os.environ, **env})
-    process = server.start(path)
+    process = server.start(path, idle=300, environ={**os.environ, **env})
     try:
+        deadline = time.monotonic() + 600  # a bound on a loaded machine, not a measurement
         while server.ask({"command": "ping"}, path) is None:
             assert process.poll() is None, path.with_suffix(".log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the warm checker did not answer a ping"
             time.sleep(0.2)
         result = benchmark.pedantic(_cli, args=(learner, "dense-params-formula", env), rounds=1, iterations=1)
     finally:
         server.stop(path)
         process.wait(60)
+        shutil.rmtree(runtime, ignore_errors=True)
 
     assert "answered by the warm checker" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
     assert "verified  dense-params-formula" in result.stdout

@@ -1,9 +1,14 @@
 """The warm checker answers `exercises check` from a new shell, and never with a stale or foreign answer."""
 
+import contextlib
+import json
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -18,20 +23,29 @@ pytestmark = pytest.mark.tooling
 READY_WITHIN = 300  # seconds: a checker importing TensorFlow on a loaded 2-core machine (a bound, not a measurement)
 
 
-def _private(tmp_path):
-    """A runtime directory of this test's own: its checkers never meet a learner's."""
-    return {**os.environ, server.RUNTIME_DIR: str(tmp_path / "run")}
+@pytest.fixture
+def runtime():
+    """A short runtime directory of this test's own (pytest's tmp paths are too long for a socket)."""
+    folder = Path(tempfile.mkdtemp(prefix="gw-", dir="/tmp"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_each_backend_and_numerics_setting_has_its_own_private_socket(tmp_path):
+def _private(runtime):
+    """An environment whose checkers live in `runtime`, switched on (the spec's runs switch them off)."""
+    return {**os.environ, server.RUNTIME_DIR: str(runtime), server.OFF: "1"}
+
+
+def test_each_backend_and_numerics_setting_has_its_own_private_socket(runtime):
     """A checker serves only clients that share its Python, project and settings, in a mode-700 directory."""
-    env = _private(tmp_path)
+    env = _private(runtime)
     tensorflow = server.socket_path(environ={**env, "KERAS_BACKEND": "tensorflow"})
 
     assert server.socket_path(environ={**env, "KERAS_BACKEND": "tensorflow"}) == tensorflow
     assert server.socket_path(environ={**env, "KERAS_BACKEND": "jax"}) != tensorflow
     assert server.socket_path(environ={**env, "KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "0"}) != tensorflow
     assert server.socket_path(environ={**env, "KERAS_BACKEND": "tensorflow", server.OFF: "1"}) == tensorflow
+    assert tensorflow.parent.parent == runtime
     server._private_dir(tensorflow.parent)
     assert tensorflow.parent.stat().st_mode & 0o777 == 0o700
 
@@ -53,6 +67,11 @@ def test_a_runtime_directory_others_can_write_is_refused(tmp_path):
 
     with pytest.raises(PermissionError, match="mode 700"):
         server._private_dir(shared)
+    planted = tmp_path / "planted"  # a symlink another user could leave in /tmp
+    planted.symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    with pytest.raises(PermissionError, match="mode 700"):
+        server._private_dir(planted)
 
 
 def test_without_a_checker_the_client_gets_no_answer(tmp_path):
@@ -115,6 +134,22 @@ def test_an_idle_checker_stops_by_itself(tmp_path):
     assert result["why"] == "idle" and not path.exists()
 
 
+def test_a_malformed_question_is_declined_and_the_checker_goes_on(tmp_path):
+    path = tmp_path / "run" / "check.sock"
+    checker = server.Checker(tmp_path, fingerprint_of=lambda root: 1)
+    thread, result = _serve_in_thread(path, checker)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.connect(str(path))
+        conn.sendall(b"null\n")
+        conn.shutdown(socket.SHUT_WR)
+        reply = json.loads(b"".join(iter(lambda: conn.recv(65536), b"")))
+    still = server.ask({"command": "ping"}, path)
+    server.stop(path)
+    thread.join(30)
+
+    assert "declined" in reply and still["output"] == "ready" and result["why"] == "stopped"
+
+
 def test_a_checker_declines_once_the_project_code_changes(tmp_path):
     """Its loaded spec and reference would be the old ones: it says no, stops, and the client runs cold."""
     stamp = [1]
@@ -161,11 +196,11 @@ def _cli(env, *args):
                           capture_output=True, text=True, env=env, timeout=READY_WITHIN)
 
 
-def test_a_new_shell_gets_its_verdict_from_the_warm_checker(tmp_path, learner):
+def test_a_new_shell_gets_its_verdict_from_the_warm_checker(runtime, learner):
     """init's checker answers later checks: the verdict, then a wrong formula's failure after a save."""
-    env = _private(tmp_path)
+    env = _private(runtime)
     path = server.socket_path(environ=env)
-    process = server.start(path)
+    process = server.start(path, idle=120, environ=env)
     try:
         _wait_until_ready(process, path)
 
@@ -182,6 +217,10 @@ def test_a_new_shell_gets_its_verdict_from_the_warm_checker(tmp_path, learner):
     finally:
         if process.poll() is None:
             process.kill()
+        stray = server.pid(path)  # a checker a cold fallback may have started
+        if stray:
+            with contextlib.suppress(OSError):
+                os.kill(stray, signal.SIGKILL)
 
     assert "answered by the warm checker" in first.stdout and "verified  dense-params-formula" in first.stdout, first.stdout + first.stderr
     assert first.returncode == 0

@@ -21,12 +21,15 @@ import hashlib
 import io
 import json
 import os
+import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from stat import S_ISDIR as stat_is_dir
 
 try:
     import fcntl
@@ -55,10 +58,16 @@ def _root():
 
 
 def identity(root=None, environ=None):
-    """What a checker must share with a client: Python, project, and the settings above."""
+    """What a checker must share with a client: Python, project, the settings above, and the Keras
+    backend as Keras would pick it (KERAS_BACKEND, else $KERAS_HOME/keras.json or ~/.keras/keras.json)."""
     environ = os.environ if environ is None else environ
     settings = sorted((k, v) for k, v in environ.items() if k.startswith(SETTINGS) and k != OFF)
-    return json.dumps([sys.executable, str(root or _root()), settings])
+    keras_json = Path(environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json"
+    try:
+        chosen = json.loads(keras_json.read_text(encoding="utf-8")).get("backend")
+    except (OSError, ValueError, AttributeError):
+        chosen = None
+    return json.dumps([sys.executable, str(root or _root()), settings, environ.get("KERAS_BACKEND") or chosen])
 
 
 def socket_path(root=None, environ=None):
@@ -74,23 +83,34 @@ def socket_path(root=None, environ=None):
     return base / name if len(os.fsencode(base / name)) <= MAX_SOCKET_PATH else Path("/tmp") / name
 
 
-def _private_dir(path):
-    """Creates `path` (mode 700) or checks that it is ours and private; a shared one is refused."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = path.stat()
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+def _private_dir(path, create=True):
+    """Creates `path` (mode 700) or checks that it is ours and private; a shared one (or a symlink,
+    which another user may have planted in /tmp) is refused."""
+    if create:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.lstat()
+    if not stat_is_dir(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
         raise PermissionError(f"{path} must belong to you and be closed to others (mode 700); not using it.")
     return path
 
 
 def fingerprint(root):
-    """The project's own code as (count, newest mtime): a change means answers about old code."""
+    """The project's own code as (count, newest mtime) and the installed releases it runs on: a change
+    means answers about old code, or from libraries no longer installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
     files = [root / "conftest.py", root / "pyproject.toml"]
     for folder in ("grimoire", "spec"):
         files += (root / folder).rglob("*.py")
         files += (root / folder).rglob("*.toml")
     stamps = [f.stat().st_mtime_ns for f in files if f.is_file()]
-    return len(stamps), max(stamps, default=0)
+    releases = []
+    for package in ("keras", "tensorflow", "jax", "numpy", "hypothesis", "pytest"):
+        try:
+            releases.append(version(package))
+        except PackageNotFoundError:
+            releases.append(None)
+    return len(stamps), max(stamps, default=0), tuple(releases)
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -106,14 +126,17 @@ def ask(request, path=None, *, connect_timeout=2.0):
     if not path.exists():
         return None
     try:
+        _private_dir(path.parent, create=False)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(connect_timeout)
             conn.connect(str(path))
+            if not _same_user(conn):
+                return None
             conn.settimeout(None)  # a section's check may take minutes
             conn.sendall(json.dumps(request).encode() + b"\n")
             conn.shutdown(socket.SHUT_WR)
             data = b"".join(iter(lambda: conn.recv(65536), b""))
-    except OSError:  # refused (a socket left by a dead checker), timed out, reset
+    except OSError:  # refused (a socket left by a dead checker), timed out, reset; a foreign directory
         return None
     try:
         answer = json.loads(data)
@@ -122,15 +145,27 @@ def ask(request, path=None, *, connect_timeout=2.0):
     return None if "declined" in answer else answer
 
 
-def start(path=None, *, idle=IDLE_SECONDS):
-    """Starts a checker in the background (its own session, output to a log); returns its Popen."""
+def _same_user(conn):
+    """Whether the process at the other end of `conn` runs as this user (Linux: SO_PEERCRED)."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return True  # elsewhere the mode-700 directory is the guard
+    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid == os.getuid()
+
+
+def start(path=None, *, idle=IDLE_SECONDS, environ=None):
+    """Starts a checker in the background (its own session, output to a log); returns its Popen.
+
+    `environ`: the environment it runs with (default: this process's), without pytest's variables.
+    """
     path = path or socket_path()
     _private_dir(path.parent)
-    log = open(path.with_suffix(".log"), "ab")  # noqa: SIM115: the child keeps it
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if not k.startswith("PYTEST_")}
+    log = open(path.with_suffix(".log"), "wb")  # noqa: SIM115: the child keeps it; this checker's run only
     with log:
         return subprocess.Popen(
             [sys.executable, "-m", "grimoire.tooling.exercises.server", "--socket", str(path), "--idle", str(idle)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=_root(),
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=_root(), env=env,
         )
 
 
@@ -166,7 +201,9 @@ class Checker:
             return {"code": 0, "output": "ready"}
         if self.fingerprint_of(self.root) != self.code:
             self.running = False
-            return {"declined": "the project's code changed since this checker started"}
+            return {"declined": "the project's code or its libraries changed since this checker started"}
+        if not isinstance(request.get("impl"), str):
+            return {"declined": f"a check needs `impl`, a path. Received: {request!r}"}
         from .check import check
 
         output = io.StringIO()
@@ -181,8 +218,12 @@ class Checker:
 def warm_up():
     """Checks one claim of a throwaway learner's package, quietly: TensorFlow, pytest, the spec's conftest
     and plugin are then loaded, so a learner's first question waits for its own tests only."""
+    from spec.conftest import split_cpu  # before TensorFlow starts: `metric-distributed` needs two CPUs
+
     from .check import run_check
     from .generate import write_exercises
+
+    split_cpu()
 
     with tempfile.TemporaryDirectory(prefix="grimoire-warm-up-") as tmp:
         write_exercises(Path(tmp) / "warm", keep=["params.dense_params"])
@@ -242,7 +283,13 @@ def _answer(conn, checker):
     except (OSError, ValueError):
         return
     started = time.monotonic()
-    answer = checker.handle(request)
+    if not isinstance(request, dict):
+        request = {"malformed": request}
+    try:
+        answer = checker.handle(request)
+    except Exception as error:  # noqa: BLE001: one bad question must not end the checker; the client checks cold
+        print(f"grimoire checker: {type(error).__name__}: {error} (request {request!r})", flush=True)
+        answer = {"declined": f"{type(error).__name__}: {error}"}
     answer["seconds"] = round(time.monotonic() - started, 2)
     conn.settimeout(None)
     with contextlib.suppress(OSError):  # the client gave up (Ctrl-C): nobody to tell
@@ -258,7 +305,15 @@ def main(argv=None):
     parser.add_argument("--no-warm-up", action="store_true", help="import TensorFlow at the first question, not now")
     args = parser.parse_args(argv)
     os.environ[OFF] = "0"  # the checker's own checks must not start checkers
-    why = serve(args.socket or socket_path(), idle=args.idle, warm=not args.no_warm_up)
+    path = args.socket or socket_path()
+
+    def end(signum, frame):  # SIGTERM (a client stopped waiting, or `kill`): leave no socket or pid file behind
+        path.unlink(missing_ok=True)
+        path.with_suffix(".pid").unlink(missing_ok=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, end)
+    why = serve(path, idle=args.idle, warm=not args.no_warm_up)
     print(f"grimoire checker {os.getpid()}: {why}", flush=True)
     return 0
 
