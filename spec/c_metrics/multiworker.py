@@ -110,7 +110,6 @@ def _tail(log, lines=8):
 
 def _worker(data_path, out_path, package):
     """One worker: for each case in the data file, the in-process test's model, data and metric, evaluated under the strategy."""
-    import importlib
 
     import numpy as np
     import tensorflow as tf
@@ -122,7 +121,9 @@ def _worker(data_path, out_path, package):
     keras.config.disable_traceback_filtering()  # a worker's log is all the test can show
 
     data = np.load(data_path)
-    metrics = importlib.import_module(f"{package}.metrics")
+    from grimoire.tooling.implementation import Implementation
+
+    metrics = Implementation.load(package).metrics  # a module name or a package directory, as --impl takes
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     result = {"replicas": strategy.num_replicas_in_sync}
     for name in [str(n) for n in data["names"]]:

@@ -116,9 +116,11 @@ WORKER_TIMEOUT_SECONDS = 240
 
 
 def _package_of(impl):
-    """The implementation's package name and the directory to import it from, for the worker processes."""
+    """What the worker processes load the implementation from (`Implementation.load`: a module name, or a
+    learner's package directory, which is not importable by its folder name), and the directory to import
+    a named package from."""
     package = impl.metrics.__name__.rpartition(".")[0]
-    return package, Path(sys.modules[package].__file__).resolve().parents[1]
+    return str(impl.origin), Path(sys.modules[package].__file__).resolve().parents[1]
 
 
 def _save_cases(impl, rng, path):
