@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import Phase, settings
 
+from grimoire.tooling.project import keras_backend
 from spec.fixture_cache import cached_training
 
 SEED = 1234
@@ -48,20 +49,6 @@ def _may_run(config, path, claim):
     arguments = [Path(config.invocation_params.dir, a.split("::")[0]).resolve()
                  for a in config.args if not a.startswith("-")]
     return not arguments or any(a == path or a in path.parents for a in arguments)
-
-
-def keras_backend():
-    """The Keras backend this run uses, read the way Keras reads it, without importing Keras:
-    $KERAS_BACKEND, else ~/.keras/keras.json (or $KERAS_HOME), else TensorFlow."""
-    if os.environ.get("KERAS_BACKEND"):
-        return os.environ["KERAS_BACKEND"]
-    import json
-
-    config = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "keras.json"
-    try:
-        return json.loads(config.read_text(encoding="utf-8")).get("backend", "tensorflow")
-    except (OSError, ValueError):
-        return "tensorflow"
 
 
 def claim_requirements(config):

@@ -38,3 +38,18 @@ def pytest_command(pytest_args, *, parallel=True):
 def run_spec(pytest_args, *, parallel=True):
     """Runs pytest on the spec from the project root; returns pytest's exit code."""
     return subprocess.call(pytest_command(pytest_args, parallel=parallel), cwd=project_root())
+
+
+def keras_backend(environ=None):
+    """The Keras backend a process will use, read the way Keras reads it, without importing Keras:
+    $KERAS_BACKEND, else $KERAS_HOME/keras.json (default ~/.keras/keras.json), else TensorFlow."""
+    environ = os.environ if environ is None else environ
+    if environ.get("KERAS_BACKEND"):
+        return environ["KERAS_BACKEND"]
+    import json
+
+    config = Path(environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json"
+    try:
+        return json.loads(config.read_text(encoding="utf-8")).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"

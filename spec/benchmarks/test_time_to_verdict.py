@@ -73,11 +73,7 @@ def test_single_claim_with_the_warm_checker(benchmark, learner):
     path = server.socket_path(environ={**os.environ, **env})
     process = server.start(path, idle=300, environ={**os.environ, **env})
     try:
-        deadline = time.monotonic() + 600  # a bound on a loaded machine, not a measurement
-        while server.ask({"command": "ping"}, path) is None:
-            assert process.poll() is None, path.with_suffix(".log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the warm checker did not answer a ping"
-            time.sleep(0.2)
+        server.wait_until_ready(process, path, timeout=600)  # a bound on a loaded machine, not a measurement
         result = benchmark.pedantic(_cli, args=(learner, "dense-params-formula", env), rounds=1, iterations=1)
     finally:
         server.stop(path)

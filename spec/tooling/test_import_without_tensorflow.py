@@ -22,15 +22,20 @@ NEUTRAL = [
     "grimoire", "grimoire._checks", "grimoire.params", "grimoire.models", "grimoire.digits",
     "grimoire.synthetic", "grimoire.conv", "grimoire.filters", "grimoire.flops", "grimoire.metrics", "grimoire.cam",
 ]
-PROBE = r"""
-import importlib, importlib.abc, json, sys
+# Every probe starts with this: an import system that refuses TensorFlow as a missing package would.
+HIDE_TENSORFLOW = r"""
+import importlib.abc, sys
 
 class NoTensorFlow(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name == "tensorflow" or name.startswith("tensorflow."):
-            raise ImportError(f"TensorFlow is hidden from this process (import of {name!r})")
+            # What a missing package raises, so pytest.importorskip skips as it would on a JAX-only install.
+            raise ModuleNotFoundError(f"TensorFlow is hidden from this process (import of {name!r})", name=name)
 
 sys.meta_path.insert(0, NoTensorFlow())
+"""
+PROBE = HIDE_TENSORFLOW + r"""
+import importlib, json
 result = {"imported": [], "failed": {}}
 for module in sys.argv[1:]:
     try:
@@ -71,16 +76,7 @@ def test_the_backend_neutral_modules_import_without_tensorflow(probe):
     assert not probe["tensorflow_loaded"]
 
 
-PYTEST_WITHOUT_TENSORFLOW = r"""
-import importlib.abc, sys
-
-class NoTensorFlow(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "tensorflow" or name.startswith("tensorflow."):
-            # What a missing package raises, so pytest.importorskip skips as it would on a JAX-only install.
-            raise ModuleNotFoundError(f"TensorFlow is hidden from this process (import of {name!r})", name=name)
-
-sys.meta_path.insert(0, NoTensorFlow())
+PYTEST_WITHOUT_TENSORFLOW = HIDE_TENSORFLOW + r"""
 import pytest
 sys.exit(pytest.main(sys.argv[1:]))
 """

@@ -183,14 +183,6 @@ def learner(tmp_path):
     return mine
 
 
-def _wait_until_ready(process, path):
-    deadline = time.monotonic() + READY_WITHIN
-    while server.ask({"command": "ping"}, path) is None:
-        assert process.poll() is None, f"the checker exited: {path.with_suffix('.log').read_text()[-3000:]}"
-        assert time.monotonic() < deadline, "the checker did not answer a ping"
-        time.sleep(0.2)
-
-
 def _cli(env, *args):
     return subprocess.run([sys.executable, "-m", "grimoire.tooling.cli", "exercises", *args],
                           capture_output=True, text=True, env=env, timeout=READY_WITHIN)
@@ -202,7 +194,7 @@ def test_a_new_shell_gets_its_verdict_from_the_warm_checker(runtime, learner):
     path = server.socket_path(environ=env)
     process = server.start(path, idle=120, environ=env)
     try:
-        _wait_until_ready(process, path)
+        server.wait_until_ready(process, path, READY_WITHIN)
 
         first = _cli(env, "check", str(learner), "--claim", "dense-params-formula")
         params = learner / "params.py"

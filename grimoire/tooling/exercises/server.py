@@ -61,13 +61,10 @@ def identity(root=None, environ=None):
     """What a checker must share with a client: Python, project, the settings above, and the Keras
     backend as Keras would pick it (KERAS_BACKEND, else $KERAS_HOME/keras.json or ~/.keras/keras.json)."""
     environ = os.environ if environ is None else environ
+    from ..project import keras_backend
+
     settings = sorted((k, v) for k, v in environ.items() if k.startswith(SETTINGS) and k != OFF)
-    keras_json = Path(environ.get("KERAS_HOME") or Path.home() / ".keras") / "keras.json"
-    try:
-        chosen = json.loads(keras_json.read_text(encoding="utf-8")).get("backend")
-    except (OSError, ValueError, AttributeError):
-        chosen = None
-    return json.dumps([sys.executable, str(root or _root()), settings, environ.get("KERAS_BACKEND") or chosen])
+    return json.dumps([sys.executable, str(root or _root()), settings, keras_backend(environ)])
 
 
 def socket_path(root=None, environ=None):
@@ -167,6 +164,17 @@ def start(path=None, *, idle=IDLE_SECONDS, environ=None):
             [sys.executable, "-m", "grimoire.tooling.exercises.server", "--socket", str(path), "--idle", str(idle)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=_root(), env=env,
         )
+
+
+def wait_until_ready(process, path, timeout):
+    """Waits for the checker `start` returned to answer a ping; raises RuntimeError if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    while ask({"command": "ping"}, path) is None:
+        if process.poll() is not None:
+            raise RuntimeError(f"the checker exited: {path.with_suffix('.log').read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the checker did not answer a ping within {timeout} s")
+        time.sleep(0.2)
 
 
 def pid(path=None):
