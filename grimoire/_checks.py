@@ -108,3 +108,49 @@ def flag(name, value):
     if not isinstance(value, bool):
         raise TypeError(f"Argument `{name}` must be a bool. Received: {name}={value!r}")
     return int(value)
+
+
+# --- lessons behind their checks ------------------------------------------------------------------
+
+
+def guard(check):
+    """Decorates a lesson so that `check` sees its arguments first: the lesson itself stays bare.
+
+    `check(**arguments)` receives every argument by name (defaults filled in, `self` too for a
+    method). It raises on bad input, and may return a dict of arguments to pass on instead (a
+    `kernel_size=3` expanded to `(3, 3)`, say); `None` passes them on unchanged.
+
+    The learner writes the lesson's body; the decorator, like the check, is support, shipped solved.
+    `lesson.__rewrap__(body)` puts another body behind the same check (how a mistake is planted).
+
+    Example:
+
+    >>> @guard(lambda size: {"size": positive_int("size", size)})
+    ... def area(size):
+    ...     return size * size
+    >>> area(3)
+    9
+    >>> area(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Argument `size` must be a positive integer. Received: size=-1
+    """
+    import functools
+    import inspect
+
+    def decorate(lesson):
+        signature = inspect.signature(lesson)
+
+        @functools.wraps(lesson)
+        def guarded(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            checked = check(**bound.arguments)
+            if checked:
+                bound.arguments.update(checked)
+            return lesson(*bound.args, **bound.kwargs)
+
+        guarded.__rewrap__ = decorate
+        return guarded
+
+    return decorate

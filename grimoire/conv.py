@@ -15,6 +15,7 @@ Images are NHWC (`channels_last`, Keras' default). Integers for `strides`, `dila
 import numpy as np
 
 from . import _checks, graph
+from ._checks import guard
 
 PADDINGS = ("valid", "same")
 
@@ -22,6 +23,7 @@ PADDINGS = ("valid", "same")
 # --- sizes ------------------------------------------------------------------------------------
 
 
+@guard(lambda length, kernel_size, stride, padding, dilation: _axis_arguments(length, kernel_size, stride, padding, dilation))
 def conv_output_length(length, kernel_size, *, stride=1, padding="valid", dilation=1):
     """Length of a convolution's output along one spatial axis.
 
@@ -49,23 +51,31 @@ def conv_output_length(length, kernel_size, *, stride=1, padding="valid", dilati
     >>> conv_output_length(28, 3), conv_output_length(28, 3, stride=2, padding="same")
     (26, 14)
     """
-    length = _checks.positive_int("length", length)
-    kernel_size = _checks.positive_int("kernel_size", kernel_size)
-    stride = _checks.positive_int("stride", stride)
-    dilation = _checks.positive_int("dilation", dilation)
-    padding = _checks.one_of("padding", padding, PADDINGS)
-    # Stride and dilation both above 1 is arithmetic here (as in keras.ops.conv's shape inference);
-    # conv2d_output_shape and the convolutions refuse it, as keras.layers.Conv2D does.
     if padding == "same":
         return -(-length // stride)  # ceil without floats
     effective = dilation * (kernel_size - 1) + 1
-    if effective > length:
+    return (length - effective) // stride + 1
+
+
+def _axis_arguments(length, kernel_size, stride, padding, dilation):
+    """One spatial axis of a convolution, checked: positive sizes, a known padding, a window that fits."""
+    arguments = {"length": _checks.positive_int("length", length), "kernel_size": _checks.positive_int("kernel_size", kernel_size),
+                 "stride": _checks.positive_int("stride", stride), "dilation": _checks.positive_int("dilation", dilation),
+                 "padding": _checks.one_of("padding", padding, PADDINGS)}
+    # Stride and dilation both above 1 is arithmetic here (as in keras.ops.conv's shape inference);
+    # conv2d_output_shape and the convolutions refuse it, as keras.layers.Conv2D does.
+    _window_fits(arguments["length"], arguments["kernel_size"], arguments["dilation"], arguments["padding"])
+    return arguments
+
+
+def _window_fits(length, kernel_size, dilation, padding):
+    effective = dilation * (kernel_size - 1) + 1
+    if padding == "valid" and effective > length:
         raise ValueError(
             f"The dilated kernel ({effective} = dilation * (kernel_size - 1) + 1 with kernel_size={kernel_size}, "
             f"dilation={dilation}) is larger than the input (length={length}) with padding='valid', so the "
             "output would be empty. Use padding='same', a smaller kernel or a larger input."
         )
-    return (length - effective) // stride + 1
 
 
 def conv2d_output_shape(input_shape, filters, kernel_size, *, strides=1, padding="valid", dilation_rate=1):
@@ -113,6 +123,7 @@ def conv2d_output_shape(input_shape, filters, kernel_size, *, strides=1, padding
     return batch + spatial + (filters,)
 
 
+@guard(lambda length, kernel_size, stride, dilation: _axis_arguments(length, kernel_size, stride, "same", dilation))
 def same_padding(length, kernel_size, stride=1, dilation=1):
     """Zeros added `(before, after)` along one axis by `padding="same"` (TensorFlow's rule).
 
@@ -126,7 +137,7 @@ def same_padding(length, kernel_size, stride=1, dilation=1):
     >>> same_padding(5, 3), same_padding(6, 3, stride=2)
     ((1, 1), (0, 1))
     """
-    out = conv_output_length(length, kernel_size, stride=stride, padding="same", dilation=dilation)
+    out = -(-length // stride)  # the "same" output length, ceil(n / s)
     total = max((out - 1) * stride + dilation * (kernel_size - 1) + 1 - length, 0)
     return total // 2, total - total // 2
 
@@ -135,7 +146,7 @@ def same_padding(length, kernel_size, stride=1, dilation=1):
 
 
 def _prepare(images, kernel, bias, strides, padding, dilation_rate, dtype):
-    """Validates the arguments shared by both convolutions and zero-pads the images."""
+    """Validates the arguments shared by both convolutions: arrays, channels, bias, windows."""
     images = _checks.array("images", images, ndim=4, dtype=dtype)
     kernel = _checks.array("kernel", kernel, ndim=4, dtype=dtype)
     kh, kw, kernel_channels, filters = kernel.shape
@@ -164,16 +175,25 @@ def _prepare(images, kernel, bias, strides, padding, dilation_rate, dtype):
     dilation_rate = _checks.conv_window("dilation_rate", dilation_rate, 2)
     _checks.strides_and_dilation(strides, dilation_rate)
     padding = _checks.one_of("padding", padding, PADDINGS)
-    out_h, out_w = (
-        conv_output_length(n, k, stride=s, padding=padding, dilation=d)
-        for n, k, s, d in zip(images.shape[1:3], (kh, kw), strides, dilation_rate)
-    )
+    for n, k, d in zip(images.shape[1:3], (kh, kw), dilation_rate):
+        _window_fits(n, k, d, padding)
+    return {"images": images, "kernel": kernel, "bias": bias, "strides": strides, "padding": padding,
+            "dilation_rate": dilation_rate}
+
+
+def _padded(images, kernel, strides, padding, dilation_rate):
+    """`images` zero-padded as `padding` asks, and the output size `(out_h, out_w)` on them."""
+    sizes = (kernel.shape[0], kernel.shape[1])
     if padding == "same":
-        pads = [same_padding(n, k, s, d) for n, k, s, d in zip(images.shape[1:3], (kh, kw), strides, dilation_rate)]
+        pads = [same_padding(n, k, s, d) for n, k, s, d in zip(images.shape[1:3], sizes, strides, dilation_rate)]
         images = np.pad(images, [(0, 0), pads[0], pads[1], (0, 0)])
-    return images, kernel, bias, strides, dilation_rate, (out_h, out_w)
+    out = tuple(conv_output_length(n, k, stride=s, padding="valid", dilation=d)
+                for n, k, s, d in zip(images.shape[1:3], sizes, strides, dilation_rate))
+    return images, out
 
 
+@guard(lambda images, kernel, bias, strides, padding, dilation_rate: _prepare(
+    images, kernel, bias, strides, padding, dilation_rate, np.float64))
 def conv2d_reference(images, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1):
     """2-D convolution as the study text explains it: slide the window, take dot products (float64).
 
@@ -209,10 +229,14 @@ def conv2d_reference(images, kernel, bias=None, *, strides=1, padding="valid", d
     array([[45., 54.],
            [81., 90.]])
     """
-    x, kernel, bias, (sh, sw), (dh, dw), (out_h, out_w) = _prepare(
-        images, kernel, bias, strides, padding, dilation_rate, np.float64
-    )
+    (sh, sw), (dh, dw) = strides, dilation_rate
     kh, kw, _, filters = kernel.shape
+    if padding == "same":
+        pads = [same_padding(n, k, s, d) for n, k, s, d in zip(images.shape[1:3], (kh, kw), strides, dilation_rate)]
+        images = np.pad(images, [(0, 0), pads[0], pads[1], (0, 0)])
+    out_h, out_w = (conv_output_length(n, k, stride=s, padding="valid", dilation=d)
+                    for n, k, s, d in zip(images.shape[1:3], (kh, kw), strides, dilation_rate))
+    x = images
     out = np.zeros((x.shape[0], out_h, out_w, filters))
     for i in range(out_h):
         for j in range(out_w):
@@ -250,9 +274,9 @@ def conv2d_im2col(images, kernel, bias=None, *, strides=1, padding="valid", dila
     dtype = np.result_type(np.asarray(images).dtype, np.asarray(kernel).dtype, np.float32)
     if dtype not in (np.float32, np.float64):
         dtype = np.float64
-    x, kernel, bias, (sh, sw), (dh, dw), (out_h, out_w) = _prepare(
-        images, kernel, bias, strides, padding, dilation_rate, dtype
-    )
+    prepared = _prepare(images, kernel, bias, strides, padding, dilation_rate, dtype)
+    kernel, bias, (sh, sw), (dh, dw) = prepared["kernel"], prepared["bias"], prepared["strides"], prepared["dilation_rate"]
+    x, (out_h, out_w) = _padded(prepared["images"], kernel, prepared["strides"], prepared["padding"], prepared["dilation_rate"])
     kh, kw, channels, filters = kernel.shape
     span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     # (N, H', W', C, span_h, span_w): a view, no copy yet.
@@ -313,6 +337,37 @@ def receptive_field(model, layer_name):
     return _field_of(layer.output, fields)
 
 
+@guard(lambda size, jump, kernel_size, stride, dilation: {
+    name: _checks.positive_int(name, value) for name, value in
+    [("size", size), ("jump", jump), ("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)]})
+def receptive_field_step(size, jump, kernel_size, *, stride=1, dilation=1):
+    """One layer's effect on a unit's receptive field along one axis: `(size, jump)` after it.
+
+    Formula:
+
+        size_out = size + dilation * (kernel_size - 1) * jump   # the window adds (k-1) taps, jump apart
+        jump_out = jump * stride                                # neighbouring outputs, farther apart
+
+    Args:
+        size: the receptive field before the layer, in input pixels (1 at the input).
+        jump: the input distance between neighbouring units before the layer (1 at the input).
+        kernel_size: the layer's window (kernel or pool size) along the axis.
+        stride: its stride.
+        dilation: its dilation rate.
+
+    Returns:
+        `(size, jump)` after the layer, two ints.
+
+    Example:
+
+    >>> receptive_field_step(1, 1, 3, stride=2)   # a 3x3 stride-2 conv on the input
+    (3, 2)
+    >>> receptive_field_step(3, 2, 3)             # then a 3x3 conv
+    (7, 2)
+    """
+    return size + dilation * (kernel_size - 1) * jump, jump * stride
+
+
 def _check_spatial(tensor, layer):
     if len(tensor.shape) < 3:
         raise ValueError(
@@ -342,9 +397,8 @@ def _field_of(tensor, fields):
         size = tuple(max(p[0][a] for p in parents) for a in range(rank))
         jump = tuple(max(p[1][a] for p in parents) for a in range(rank))
         kernel, stride, dilation = _window_of(operation, inputs[0], tensor, rank)
-        size = tuple(r + d * (k - 1) * j for r, k, d, j in zip(size, kernel, dilation, jump))
-        jump = tuple(j * s for j, s in zip(jump, stride))
-        result = (size, jump)
+        steps = [receptive_field_step(r, j, k, stride=s, dilation=d) for r, j, k, s, d in zip(size, jump, kernel, stride, dilation)]
+        result = (tuple(r for r, _ in steps), tuple(j for _, j in steps))
     fields[key] = result
     return result
 

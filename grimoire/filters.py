@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from . import _checks
+from ._checks import guard
 
 # Keras' variance-scaling initializers: name -> (scale, mode, distribution).
 VARIANCE_SCALING = {
@@ -32,7 +33,8 @@ VARIANCE_SCALING = {
 TRUNCATED_NORMAL_STD = math.sqrt(1 - 4 * math.exp(-2) / math.sqrt(2 * math.pi) / math.erf(math.sqrt(2)))
 
 
-def _rows(kernel):
+def _filter_kernel(kernel):
+    """A kernel as a float64 array with a filter axis last, checked."""
     kernel = _checks.array("kernel", kernel)
     if kernel.ndim < 2:
         raise ValueError(
@@ -41,9 +43,10 @@ def _rows(kernel):
         )
     if kernel.shape[-1] < 1:
         raise ValueError(f"Argument `kernel` has no filters. Received: kernel with shape {kernel.shape}")
-    return kernel.reshape(-1, kernel.shape[-1]).T  # one row per filter
+    return {"kernel": kernel}
 
 
+@guard(_filter_kernel)
 def pairwise_distances(kernel):
     """Euclidean distances between every pair of filters of a kernel.
 
@@ -68,7 +71,7 @@ def pairwise_distances(kernel):
            [3., 0., 0.],
            [3., 0., 0.]])
     """
-    rows = _rows(kernel)
+    rows = kernel.reshape(-1, kernel.shape[-1]).T  # one row per filter
     return np.stack([np.sqrt(np.sum((rows - row) ** 2, axis=1)) for row in rows])
 
 
@@ -86,6 +89,7 @@ def min_pairwise_distance(kernel):
     return float(distances[~np.eye(distances.shape[0], dtype=bool)].min())
 
 
+@guard(lambda shape: _weight_shape(shape))
 def fans(shape):
     """`(fan_in, fan_out)` of a weight shape, the way Keras counts them.
 
@@ -99,17 +103,20 @@ def fans(shape):
     >>> fans((3, 3, 64, 128))
     (576, 1152)
     """
+    receptive = math.prod(shape[:-2])
+    return receptive * shape[-2], receptive * shape[-1]
+
+
+def _weight_shape(shape):
     if not isinstance(shape, (tuple, list)) or len(shape) < 2:
         raise ValueError(
             "Argument `shape` must be a weight shape with at least 2 axes, (..., in, out). "
             f"Received: shape={shape!r}"
         )
-    shape = tuple(_checks.positive_int("shape", d) for d in shape)
-    receptive = math.prod(shape[:-2])
-    return receptive * shape[-2], receptive * shape[-1]
+    return {"shape": tuple(_checks.positive_int("shape", d) for d in shape)}
 
 
-def _scaling_of(initializer):
+def scaling_of(initializer):
     """(scale, mode, distribution) of a variance-scaling initializer given by name or instance."""
     if isinstance(initializer, str):
         name = initializer.lower()
@@ -133,6 +140,7 @@ def _scaling_of(initializer):
     )
 
 
+@guard(lambda initializer, shape: scaling_of(initializer) and _weight_shape(shape))
 def expected_statistics(initializer, shape):
     """What a variance-scaling initializer promises for a weight `shape`: variance and hard bound.
 
@@ -162,7 +170,7 @@ def expected_statistics(initializer, shape):
     >>> e["fan_in"], e["fan_out"], round(e["variance"], 6), round(e["bound"], 6)
     (9, 288, 0.006734, 0.142134)
     """
-    scale, mode, distribution = _scaling_of(initializer)
+    scale, mode, distribution = scaling_of(initializer)
     fan_in, fan_out = fans(shape)
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     variance = scale / max(1.0, n)  # Keras guards tiny fans the same way

@@ -30,7 +30,7 @@ import math
 import keras
 
 from . import _checks
-from ._checks import positive_int
+from ._checks import guard, positive_int
 from .layers import (
     APPLICATION_LAYERS,
     CONVOLUTIONS,
@@ -52,6 +52,8 @@ from .params import RNN_GATES
 # --- the formulas --------------------------------------------------------------------------------
 
 
+@guard(lambda input_size, units, positions: {name: positive_int(name, value) for name, value in
+                                               [("input_size", input_size), ("units", units), ("positions", positions)]})
 def dense_macs(input_size, units, *, positions=1):
     """Multiply-adds of a Dense layer for one example.
 
@@ -73,9 +75,11 @@ def dense_macs(input_size, units, *, positions=1):
     >>> dense_macs(2048, 1000)    # Xception's classifier
     2048000
     """
-    return positive_int("positions", positions) * positive_int("input_size", input_size) * positive_int("units", units)
+    return positions * input_size * units
 
 
+@guard(lambda kernel_size, in_channels, filters, output_size, groups: _conv_arguments(
+    kernel_size, in_channels, filters, output_size, groups))
 def conv_macs(kernel_size, in_channels, filters, output_size, *, groups=1):
     """Multiply-adds of a convolution (1D/2D/3D) for one example.
 
@@ -84,11 +88,13 @@ def conv_macs(kernel_size, in_channels, filters, output_size, *, groups=1):
         * prod(kernel_size) * in_channels / groups   # each a dot product over its window
 
     Args:
-        kernel_size: the window size, an int or a tuple of ints.
+        kernel_size: the window size, an int or a tuple of ints (the lesson receives a tuple,
+            one int per spatial axis).
         in_channels: channels of the input.
         filters: channels of the output.
         output_size: the spatial size of the output, an int or a tuple of ints
-            (e.g. `(149, 149)`); `grimoire.conv.conv2d_output_shape` computes it.
+            (e.g. `(149, 149)`); `grimoire.conv.conv2d_output_shape` computes it (the lesson
+            receives a tuple).
         groups: channel groups; each filter sees `in_channels / groups` channels (both
             `in_channels` and `filters` must be divisible by it, as Keras requires).
 
@@ -100,12 +106,18 @@ def conv_macs(kernel_size, in_channels, filters, output_size, *, groups=1):
     >>> conv_macs(3, 3, 32, (149, 149))   # Xception's first conv: 3x3, RGB to 32, stride 2
     19181664
     """
-    positions, window = _positions_and_window(output_size, kernel_size, "output_size")
+    return math.prod(output_size) * filters * math.prod(kernel_size) * (in_channels // groups)
+
+
+def _conv_arguments(kernel_size, in_channels, filters, output_size, groups):
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+    _positions_and_window(output_size, kernel_size, "output_size")  # checks both, one entry per axis
     in_channels = positive_int("in_channels", in_channels)
     filters = positive_int("filters", filters)
     groups = positive_int("groups", groups)
     _checks.conv_groups(in_channels, filters, groups)
-    return positions * filters * window * (in_channels // groups)
+    return {"kernel_size": _checks.conv_window("kernel_size", kernel_size, len(sizes)), "in_channels": in_channels,
+            "filters": filters, "output_size": tuple(sizes), "groups": groups}
 
 
 def conv_transpose_macs(kernel_size, in_channels, filters, input_size):

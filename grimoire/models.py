@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from . import _checks, graph
+from ._checks import guard
 
 APIS = ("sequential", "functional", "subclassed")
 MERGE_MODES = ("concatenate", "add", "stack")
@@ -34,9 +35,9 @@ MERGE_MODES = ("concatenate", "add", "stack")
 # --- one architecture, three APIs -------------------------------------------------------------
 
 
+@guard(lambda input_shape, hidden_units, num_classes, activation: _checked_sizes(input_shape, hidden_units, num_classes))
 def build_sequential(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a Sequential model: a list of layers, applied in order."""
-    input_shape, hidden_units, num_classes = _checked_sizes(input_shape, hidden_units, num_classes)
     return keras.Sequential(
         [
             keras.Input(shape=input_shape, name="features"),
@@ -47,9 +48,9 @@ def build_sequential(input_shape, hidden_units, num_classes, activation="relu"):
     )
 
 
+@guard(lambda input_shape, hidden_units, num_classes, activation: _checked_sizes(input_shape, hidden_units, num_classes))
 def build_functional(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a Functional model: tensors wired from an input to an output."""
-    input_shape, hidden_units, num_classes = _checked_sizes(input_shape, hidden_units, num_classes)
     inputs = keras.Input(shape=input_shape, name="features")
     hidden = keras.layers.Dense(hidden_units, activation=activation, name="hidden")(inputs)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="classifier")(hidden)
@@ -79,10 +80,12 @@ class SubclassedClassifier(keras.Model):
     [(4, 8), (8,), (8, 3), (3,)]
     """
 
+    @guard(lambda self, hidden_units, num_classes, activation, kwargs: {
+        "hidden_units": _checks.positive_int("hidden_units", hidden_units), "num_classes": _num_classes(num_classes)})
     def __init__(self, hidden_units, num_classes, activation="relu", **kwargs):
         super().__init__(**kwargs)
-        self.hidden_units = _checks.positive_int("hidden_units", hidden_units)
-        self.num_classes = _num_classes(num_classes)
+        self.hidden_units = hidden_units
+        self.num_classes = num_classes
         self.activation = activation
         self.hidden = keras.layers.Dense(hidden_units, activation=activation, name="hidden")
         self.classifier = keras.layers.Dense(num_classes, activation="softmax", name="classifier")
@@ -107,7 +110,8 @@ class SubclassedClassifier(keras.Model):
 
 def build_subclassed(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a subclassed model, built for `input_shape` so it has its weights."""
-    input_shape, hidden_units, num_classes = _checked_sizes(input_shape, hidden_units, num_classes)
+    checked = _checked_sizes(input_shape, hidden_units, num_classes)
+    input_shape, hidden_units, num_classes = checked["input_shape"], checked["hidden_units"], checked["num_classes"]
     model = SubclassedClassifier(hidden_units, num_classes, activation=activation, name="subclassed_classifier")
     model.build((None, *input_shape))
     return model
@@ -202,6 +206,11 @@ def _describe_layers(layers):
 # --- a non-linear graph -----------------------------------------------------------------------
 
 
+@guard(lambda input_dim, shared_units, num_classes: {
+    "input_dim": _checks.positive_int("input_dim", input_dim),
+    "shared_units": _checks.positive_int("shared_units", shared_units),
+    "num_classes": _num_classes(num_classes),
+})
 def build_siamese(*, input_dim, shared_units, num_classes):
     """A functional model Sequential cannot express: two inputs, one shared layer, two outputs.
 
@@ -225,9 +234,6 @@ def build_siamese(*, input_dim, shared_units, num_classes):
     >>> [layer.name for layer in model.layers]
     ['left', 'right', 'shared', 'concatenate', 'add', 'classes', 'score']
     """
-    input_dim = _checks.positive_int("input_dim", input_dim)
-    shared_units = _checks.positive_int("shared_units", shared_units)
-    num_classes = _num_classes(num_classes)
     left = keras.Input(shape=(input_dim,), name="left")
     right = keras.Input(shape=(input_dim,), name="right")
     shared = keras.layers.Dense(shared_units, activation="relu", name="shared")
@@ -306,6 +312,7 @@ def describe_graph(model):
 # --- merging ----------------------------------------------------------------------------------
 
 
+@guard(lambda tensors, mode: _merge_arguments(tensors, mode))
 def merge(tensors, mode):
     """Mixes several tensors into one: end to end, elementwise sum, or along a new axis.
 
@@ -334,6 +341,16 @@ def merge(tensors, mode):
     >>> tuple(merge([a, a, a], "stack").shape)
     (2, 3, 3)
     """
+    if mode == "concatenate":
+        return keras.layers.Concatenate(axis=-1)(list(tensors))  # joins on the last axis
+    if mode == "add":
+        return keras.layers.Add()(list(tensors))
+    # Keras has no Stack layer; keras.ops.stack also works on symbolic tensors.
+    return keras.ops.stack(list(tensors), axis=1)
+
+
+def _merge_arguments(tensors, mode):
+    """Refuses what `merge` cannot mix, before Keras would fail late or unclearly."""
     mode = _checks.one_of("mode", mode, MERGE_MODES)
     if not isinstance(tensors, (list, tuple)):
         raise TypeError(
@@ -357,16 +374,12 @@ def merge(tensors, mode):
                 "mode='concatenate' joins tensors on the last axis, so all other axes must match. "
                 f"Received shapes: {shapes}."
             )
-        return keras.layers.Concatenate(axis=-1)(list(tensors))
-    if len(set(shapes)) > 1:
+    elif len(set(shapes)) > 1:
         raise ValueError(
             f"mode={mode!r} needs tensors of equal shapes. Received shapes: {shapes}. "
             "Use mode='concatenate' to join features of different sizes, or project them to one size first."
         )
-    if mode == "add":
-        return keras.layers.Add()(list(tensors))
-    # Keras has no Stack layer; keras.ops.stack also works on symbolic tensors.
-    return keras.ops.stack(list(tensors), axis=1)
+    return {"mode": mode}
 
 
 def _shape_of(index, tensor):
@@ -381,7 +394,8 @@ def _shape_of(index, tensor):
 
 
 def _checked_sizes(input_shape, hidden_units, num_classes):
-    return _input_shape(input_shape), _checks.positive_int("hidden_units", hidden_units), _num_classes(num_classes)
+    return {"input_shape": _input_shape(input_shape), "hidden_units": _checks.positive_int("hidden_units", hidden_units),
+            "num_classes": _num_classes(num_classes)}
 
 
 def _num_classes(value):

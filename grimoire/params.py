@@ -20,7 +20,7 @@ import math
 import keras
 
 from . import _checks
-from ._checks import flag as _flag, positive_int
+from ._checks import flag as _flag, guard, positive_int
 from .layers import APPLICATION_LAYERS, CONVOLUTIONS, DEPTHWISE, PARAMETER_FREE, SEPARABLE, channels_of, check_layer
 from .layers import formula_for, input_shape_of, layers_to_count, output_shape_of, window_volume
 
@@ -28,6 +28,11 @@ from .layers import formula_for, input_shape_of, layers_to_count, output_shape_o
 # --- the formulas --------------------------------------------------------------------------------
 
 
+@guard(lambda input_size, output_size, use_bias: {
+    "input_size": positive_int("input_size", input_size),
+    "output_size": positive_int("output_size", output_size),
+    "use_bias": bool(_flag("use_bias", use_bias)),
+})
 def dense_params(input_size, output_size, *, use_bias=True):
     """Parameters of a Dense layer.
 
@@ -48,11 +53,11 @@ def dense_params(input_size, output_size, *, use_bias=True):
     >>> dense_params(3, 32)
     128
     """
-    input_size = positive_int("input_size", input_size)
-    output_size = positive_int("output_size", output_size)
-    return input_size * output_size + (output_size if _flag("use_bias", use_bias) else 0)
+    return input_size * output_size + (output_size if use_bias else 0)
 
 
+@guard(lambda kernel_size, in_channels, filters, use_bias, groups, rank: _conv_arguments(
+    kernel_size, in_channels, filters, use_bias, groups, rank))
 def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1, rank=None):
     """Parameters of a convolution (Conv1D/2D/3D and their Transpose versions).
 
@@ -62,7 +67,7 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1, r
 
     Args:
         kernel_size: the window size, a tuple with one int per spatial axis (`(3, 3)` for 3x3), or
-            an int for the same size on every axis, as in Keras.
+            an int for the same size on every axis, as in Keras; the lesson receives the tuple.
         in_channels: channels of the input.
         filters: channels of the output (number of filters).
         use_bias: whether the layer adds a bias per filter.
@@ -80,12 +85,17 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1, r
     >>> conv_params(3, 3, 32)        # an int means 3x3, as in keras.layers.Conv2D(32, 3)
     896
     """
-    window = window_volume("kernel_size", kernel_size, rank)
+    return math.prod(kernel_size) * (in_channels // groups) * filters + (filters if use_bias else 0)
+
+
+def _conv_arguments(kernel_size, in_channels, filters, use_bias, groups, rank):
+    kernel_size = _checks.conv_window("kernel_size", kernel_size, rank)
     in_channels = positive_int("in_channels", in_channels)
     filters = positive_int("filters", filters)
     groups = positive_int("groups", groups)
     _checks.conv_groups(in_channels, filters, groups)
-    return window * (in_channels // groups) * filters + (filters if _flag("use_bias", use_bias) else 0)
+    return {"kernel_size": kernel_size, "in_channels": in_channels, "filters": filters,
+            "use_bias": bool(_flag("use_bias", use_bias)), "groups": groups}
 
 
 def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_bias=True, rank=None):

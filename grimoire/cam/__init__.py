@@ -1,6 +1,7 @@
 """Class activation maps: which parts of an image a convnet's decision rests on.
 
-A base pipeline (`base.py`) plus one short module per method:
+The textbook steps (`steps.py`: the target layer, the class score, the heatmap) and one short module
+per method (its `combine`) are the lesson; the base pipeline around them is support:
 
 - `find_target_layer(model)`: the last layer with a spatial (4-D) output (`target.py`), found
   by watching the model's own forward pass (`capture.py`), so subclassed models work too.
@@ -36,7 +37,7 @@ from .base import CamResult, GradientCAM, details, explainer, gradient_model, ta
 from .capture import intercept, probe
 from .inputs import check_images
 from .plan import CapturedForward, Plan, PreActivation, plan, select_output
-from .classic import cam, cam_details
+from .classic import cam, cam_details, class_activation_maps
 from .faithfulness import (
     Curves, blurred, centre_map, deletion, deletion_auc, insertion, insertion_auc, pixel_ranks, random_map,
 )
@@ -45,6 +46,7 @@ from .gradcampp import GradCAMPlusPlus, grad_cam_plus_plus, grad_cam_plus_plus_d
 from .hirescam import HiResCAM, hires_cam, hires_cam_details
 from .layercam import LayerCAM, layer_cam, layer_cam_details
 from .image import overlay, save_overlay, upsample
+from .steps import class_score, last_spatial_layer, normalize
 from .target import find_target_layer, locate_layer, spatial_layers
 
 __all__ = [
@@ -56,4 +58,6 @@ __all__ = [
     "Curves", "GradCAMPlusPlus", "LayerCAM", "blurred", "centre_map", "deletion", "deletion_auc",
     "grad_cam_plus_plus", "grad_cam_plus_plus_details", "insertion", "insertion_auc", "layer_cam",
     "layer_cam_details", "pixel_ranks", "random_map",
+    # the textbook steps and classic CAM's map
+    "class_activation_maps", "class_score", "last_spatial_layer", "normalize",
 ]

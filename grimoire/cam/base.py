@@ -40,6 +40,7 @@ from .inputs import check_class_index, check_feature_maps, check_flag, check_ima
 # SCORES, Plan and PreActivation are re-exported: methods written against base.py find them here.
 from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output  # noqa: F401
 from ..graph import walk
+from .steps import class_score, normalize
 from .target import _check_model, locate_layer
 
 CamResult = collections.namedtuple(
@@ -157,13 +158,6 @@ def _check_output(model, output=None):
     return select_output(model, output).shape[-1]
 
 
-def normalize(maps):
-    """relu(maps) / per-image max, with an all-zero map where the max is 0 (never 0/0 = NaN)."""
-    positive = ops.relu(maps)
-    peak = ops.max(positive, axis=(1, 2), keepdims=True)
-    return ops.divide_no_nan(positive, peak)
-
-
 class GradientCAM:
     """Base pipeline of the gradient-based CAM family; subclasses define `combine`.
 
@@ -216,7 +210,7 @@ class GradientCAM:
         images = ops.convert_to_tensor(images, dtype="float32")
         class_index = ops.convert_to_tensor(class_index, dtype="int32")
         features, gradients, scores, chosen = backend_gradients.feature_gradients(
-            self.gradient_model, images, class_index, self._feature_shape
+            self.gradient_model, images, class_index, self._feature_shape, score=class_score
         )
         maps, weights = self.combine(features, gradients)
         return {

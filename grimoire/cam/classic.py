@@ -13,7 +13,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from .base import CamResult, check_class_index, check_feature_maps, check_images, normalize
+from .base import CamResult, check_class_index, check_feature_maps, check_images
+from .steps import normalize
 from .capture import intercept, probe
 from .plan import select_output
 from .target import _check_model, layout
@@ -63,6 +64,31 @@ def _head(model, output=None):
     return calls[chain[-1]], dense
 
 
+def class_activation_maps(features, kernel, class_index):
+    """Classic CAM: each image's feature maps weighted by the Dense column of its class, summed over channels.
+
+    Formula:
+        weights[b, c] = kernel[c, k_b]
+        map[b, i, j]  = sum over c of weights[b, c] * features[b, i, j, c]
+
+    Args:
+        features: `(batch, h, w, channels)` the maps the head pools.
+        kernel: `(channels, classes)` the Dense layer's kernel after the pooling.
+        class_index: int32 `(batch,)`, the class of each image.
+
+    Returns:
+        `(maps (batch, h, w), weights (batch, channels))`.
+
+    Example:
+
+    >>> maps, weights = class_activation_maps(np.ones((1, 2, 2, 3), "float32"), np.eye(3, 2, dtype="float32"), np.array([1]))
+    >>> ops.convert_to_numpy(maps).tolist(), ops.convert_to_numpy(weights).tolist()
+    ([[[1.0, 1.0], [1.0, 1.0]]], [[0.0, 1.0, 0.0]])
+    """
+    weights = ops.transpose(ops.take(kernel, class_index, axis=1))  # (batch, channels)
+    return ops.einsum("bijc,bc->bij", features, weights), weights
+
+
 def cam_details(model, images, *, class_index=None, output=None):
     """Classic CAM of `images`, with its parts.
 
@@ -93,8 +119,7 @@ def cam_details(model, images, *, class_index=None, output=None):
     if dense.use_bias:
         logits = logits + ops.convert_to_tensor(dense.bias)
     chosen = np.where(classes < 0, np.argmax(ops.convert_to_numpy(logits), axis=-1), classes).astype(np.int32)
-    weights = ops.transpose(ops.take(kernel, chosen, axis=1))  # (batch, channels)
-    maps = ops.einsum("bijc,bc->bij", features, weights)
+    maps, weights = class_activation_maps(features, kernel, ops.convert_to_tensor(chosen))
     return CamResult(
         heatmaps=ops.convert_to_numpy(normalize(maps)),
         maps=ops.convert_to_numpy(maps),

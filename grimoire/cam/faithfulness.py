@@ -30,6 +30,7 @@ from keras import ops
 
 from .. import _checks
 from . import gradients
+from .steps import class_score
 from .base import _check_output, check_class_index, check_images
 from .target import _check_model
 
@@ -260,7 +261,7 @@ def _scorer(model):
         outputs = ops.reshape(outputs, (-1, steps, outputs.shape[-1]))
         intact = ops.where(insert, outputs[:, -1], outputs[:, 0])  # the unperturbed image
         # A one-hot product, not a gather by tensor: the same trace serves every class.
-        chosen, _ = gradients.select_class(intact, class_index)
+        chosen, _ = class_score(intact, class_index)
         scores = ops.sum(outputs * ops.one_hot(chosen, outputs.shape[-1], dtype=outputs.dtype)[:, None], -1)
         return scores, chosen
 

@@ -130,18 +130,7 @@ def _jax_squashed(jaxpr, var):
 # --- the gradient ------------------------------------------------------------------------------------
 
 
-def select_class(scores, class_index):
-    """`(chosen (batch,) int32, score (batch,))`: the top class where `class_index < 0`, and its score.
-
-    The score is taken with a one-hot product, never `scores[:, k]` for a tensor `k`: under XLA a
-    slice index must be a compile-time constant, which would recompile the step for every class.
-    """
-    chosen = ops.where(class_index < 0, ops.cast(ops.argmax(scores, axis=-1), "int32"), class_index)
-    one_hot = ops.one_hot(chosen, scores.shape[-1], dtype=scores.dtype)
-    return chosen, ops.sum(scores * one_hot, axis=-1)
-
-
-def feature_gradients(forward, images, class_index, feature_shape=None):
+def feature_gradients(forward, images, class_index, feature_shape=None, *, score):
     """Feature maps A and `d score_k / d A`, per image, for the class `k` of each image.
 
     Each image's score depends on its own features only, so one gradient of the summed scores
@@ -153,6 +142,8 @@ def feature_gradients(forward, images, class_index, feature_shape=None):
         images: float32 tensor `(batch, h, w, c)`.
         class_index: int32 tensor `(batch,)`, -1 for the top class.
         feature_shape: the features' shape without the batch axis if known, else None.
+        score: `(scores, class_index) -> (chosen, score)`, the class score to differentiate
+            (`steps.class_score`).
 
     Returns:
         `(features, gradients, scores, chosen)`.
@@ -165,8 +156,8 @@ def feature_gradients(forward, images, class_index, feature_shape=None):
             # Watching the input records every op on the path, trainable weights or not.
             tape.watch(images)
             features, scores, _ = forward(images)
-            chosen, score = select_class(scores, class_index)
-        return features, tape.gradient(score, features), scores, chosen
+            chosen, score_k = score(scores, class_index)
+        return features, tape.gradient(score_k, features), scores, chosen
     import jax
 
     if feature_shape is None or None in feature_shape:
@@ -178,8 +169,8 @@ def feature_gradients(forward, images, class_index, feature_shape=None):
         # d total / d perturb at perturb = 0 is d score / d A: A + perturb is what the rest of the
         # model sees, and the total sums per-image scores that depend on their own image only.
         features, scores, _ = forward(images, perturb=perturb)
-        chosen, score = select_class(scores, class_index)
-        return ops.sum(score), (features, scores, chosen)
+        chosen, score_k = score(scores, class_index)
+        return ops.sum(score_k), (features, scores, chosen)
 
     zero = ops.zeros(full, dtype="float32")
     gradients, (features, scores, chosen) = jax.grad(total_score, has_aux=True)(zero)

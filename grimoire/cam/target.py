@@ -10,6 +10,7 @@ import keras
 from .. import _checks
 
 from .capture import input_shape, probe
+from .steps import last_spatial_layer
 
 
 def _output_shape(layer, model=None):
@@ -95,9 +96,11 @@ def find_target_layer(model):
     """
     _check_model(model)
     calls = probe(model).calls
-    for call in reversed(calls):
-        if _is_spatial(call):
-            return call.layer.name
+    # Whole nested models are left out: the layer inside that made the map is the one to name.
+    layers = [(call.layer.name, call.shape) for call in calls if call.shape is not None and not _is_model(call.layer)]
+    name = last_spatial_layer(layers)
+    if name is not None:
+        return name
     found = ", ".join(
         f"{call.layer.name} ({type(call.layer).__name__}, output {call.shape})" for call in calls if not _is_model(call.layer)
     )
