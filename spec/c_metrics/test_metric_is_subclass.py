@@ -1,14 +1,15 @@
-"""Claim `metric-is-subclass`: a custom metric subclasses keras.metrics.Metric and writes the three methods."""
+"""Claim `metric-is-subclass`: a custom metric subclasses keras.metrics.Metric and writes the three methods.
+
+The pattern is shown on the first metric of the study text, RMSE; BalancedAccuracy, written next,
+follows it in every later claim of the section (its state, streaming, training, saving).
+"""
 
 import keras
 import pytest
 
 pytestmark = pytest.mark.claim("metric-is-subclass")
 
-METRICS = [
-    pytest.param(lambda impl: impl.metrics.RootMeanSquaredError(), id="rmse"),
-    pytest.param(lambda impl: impl.metrics.BalancedAccuracy(num_classes=3), id="balanced-accuracy"),
-]
+METRICS = [pytest.param(lambda impl: impl.metrics.RootMeanSquaredError(), id="rmse")]
 
 
 @pytest.mark.parametrize("make", METRICS)

@@ -1,20 +1,22 @@
-"""Stubs from the reference's syntax tree: the stub asks, the study text teaches.
+"""Stubs from the reference's syntax tree: the lessons become exercises, the support stays solved.
 
-What a stub keeps of each public function: its signature, decorators, the docstring's summary line
-and its `Args:`/`Returns:`/`Raises:`/`Example:` sections (examples with their expected values), and
-the argument checks the reference runs first (already written: refusing bad input is its own
-`*-errors` claim, not the concept's). The rest of the body becomes one marked `raise`:
+`grimoire.tooling.layout.LESSONS` names, function by function, what a learner writes. A stub of a
+module keeps everything the reference has except the lessons' bodies and what only they use:
 
-    raise NotImplementedError("exercise: <module>.<function>")
+- each lesson keeps its signature, its decorators (the `guard` that checks its arguments is support)
+  and its docstring's summary line and `Args:`/`Returns:`/`Raises:`/`Example:` sections; its body
+  becomes one marked raise:
 
-The pytest plugin counts exactly that message as "not written yet" (pending); any other error,
-TensorFlow's own `NotImplementedError` included, is a failure with its message shown.
+      raise NotImplementedError("exercise: <module>.<function>")
 
-What a stub drops: formulas, derivations and prose paragraphs of docstrings (docs/ teaches them),
-comments inside bodies, and the reference's private helpers (`_dense`, `_score_tensor`): they are
-one way to shape a solution, and a learner writes the public functions in whatever shape they like.
-A private helper stays, solved, only where the stub needs it to import or to run its kept checks,
-or where another module of the package imports it by name.
+- private helpers that only lessons use go (they are one way to shape a solution); every other
+  function, class, constant and comment stays as it is, solved.
+- the module's docstring, and those of the classes that hold lessons, keep their summary line and
+  sections only (a formula there would give the answer away; `docs/` teaches it).
+
+The pytest plugin counts exactly the marked raise as "not written yet" (pending); any other error,
+TensorFlow's own `NotImplementedError` included, is a failure with its message shown. `stub_marker`
+is the one test of "is this function still a stub?", for the path, the plugin and the guide alike.
 
 Example:
 
@@ -26,12 +28,18 @@ Example:
 ...         width * height
 ...     \"\"\"
 ...     return width * height
-... ''', module="shapes")
+...
+... def describe(width, height):
+...     return f"{area(width, height)} square units"
+... ''', module="shapes", lessons=["area"])
 >>> print(stub.strip())
 def area(width, height):
     \"\"\"Area of a rectangle.
     \"\"\"
     raise NotImplementedError("exercise: shapes.area")
+<BLANKLINE>
+def describe(width, height):
+    return f"{area(width, height)} square units"
 """
 
 import ast
@@ -43,93 +51,50 @@ KEPT_SECTIONS = ("Args", "Arguments", "Returns", "Raises", "Example", "Examples"
 _HEADER = re.compile(r"^([A-Z][A-Za-z ]*):\s*$")
 
 
-def stub_source(source, *, module="module", keep=(), exported=()):
-    """Replaces the body of every public function and method in `source` with a marked `raise`.
+def stub_source(source, *, module="module", lessons=(), keep=()):
+    """Replaces the body of each lesson in `source` with a marked `raise`; the rest stays solved.
 
     Args:
         source: the text of a Python module.
         module: the dotted name used in the messages (`"params"` gives
             `NotImplementedError("exercise: params.dense_params")`).
-        keep: qualified names (`"dense_params"`, `"MyMetric.result"`) whose bodies stay, with the
-            private helpers they use: a solved exercise.
-        exported: private names other modules of the package import from this one; they stay solved.
+        lessons: qualified names (`"dense_params"`, `"MyMetric.result"`) of the lessons in this module.
+        keep: lessons whose bodies stay: solved exercises.
 
     Returns:
         The stubbed source, a str.
 
     Example:
 
-    >>> print(stub_source("def f(x): return 2 * x", module="m"))
+    >>> print(stub_source("def f(x): return 2 * x", module="m", lessons=["f"]))
     def f(x): raise NotImplementedError("exercise: m.f")
     """
     if not isinstance(source, str):
         raise TypeError(f"Argument `source` must be Python source text. Received: source of type {type(source).__name__}")
     tree = ast.parse(source)
-    definitions = list(_functions(tree.body))
-    functions = dict(definitions)  # a name defined twice (if/else) counts once here
-    unknown = [name for name in keep if name not in functions]
+    definitions = dict(_functions(tree.body))
+    unknown = [name for name in [*lessons, *keep] if name not in definitions]
     if unknown:
         raise ValueError(
-            f"Argument `keep` names functions that are not in module {module!r}: {unknown}. "
-            f"Known: {sorted(functions)}"
+            f"Arguments `lessons` and `keep` name functions that are not in module {module!r}: {unknown}. "
+            f"Known: {sorted(definitions)}"
         )
-    private = {name for name in functions if _private(name)}
-    top_level = {name for name in functions if "." not in name}
-    import_time = _import_time_calls(tree, functions, top_level)
-    checkers = _checker_names(tree) | {name for name in top_level if name.startswith("check_")}
-    checks = {name: _leading_checks(node, checkers) for name, node in definitions}
-    # What stays solved: code that runs at import, solved exercises, exported helpers, and the
-    # private helpers any of those (or the kept checks) refer to.
-    global _CONSTANTS
-    _CONSTANTS = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
-                  for t in node.targets if isinstance(t, ast.Name)}
-    roots = set(keep) | import_time | (set(exported) & private) | {n for n in top_level if n.startswith("check_")}
-    used = _uses(roots, functions, private)
-    for name, statements in checks.items():
-        if name not in used and not _private(name):
-            used |= _uses_in(statements, functions, private)
-    solved = used | import_time
-    # A private helper that a module-level table names must exist for the module to import: it stays, stubbed.
-    tabled = set(_referred(_module_level(tree.body), private))
-    for name in sorted(import_time - set(keep)):
-        # What it defines inside runs later (a factory's inner function): that is an exercise again.
-        inner_definitions = [(f"{name}.{inner}", node) for inner, node in _functions(functions[name].body)]
-        definitions += inner_definitions
-        tabled |= {inner for inner, _ in inner_definitions}  # the factory returns it: it must exist
-
+    stubbed = [name for name in lessons if name not in keep]
     lines = io.StringIO(source, newline="").readlines()  # lines as the tokenizer counts them
     edits = []
-    for name, node in definitions:
-        if name in solved:
-            continue
-        if _private(name) and name not in tabled:
-            edits.append(_removal(lines, node))
-            continue
+    for name in stubbed:
+        node = definitions[name]
         doc = _docstring(node)
-        body = node.body[1:] if doc else node.body
         if doc:
             edits.append(_docstring_edit(lines, node.body[0]))
-        if not body or _trivial(body):
-            continue
-        rest_body = body[len(checks.get(name, ())):]
-        if not rest_body:
-            continue
-        anchor = checks[name][-1] if checks.get(name) else (node.body[0] if doc else None)
-        indent = " " * _column(lines, rest_body[0].lineno, rest_body[0].col_offset)
-        if anchor is not None and rest_body[0].lineno > anchor.end_lineno:
-            # From the end of the last kept line: comments in between (which may state the answer) go too.
-            start = _offset(lines, anchor.end_lineno, anchor.end_col_offset)
-            prefix = "\n" + indent
-        else:
-            start, prefix = _offset(lines, rest_body[0].lineno, rest_body[0].col_offset), ""
-        end = _offset(lines, body[-1].end_lineno, body[-1].end_col_offset)
-        rest = lines[body[-1].end_lineno - 1][_column(lines, body[-1].end_lineno, body[-1].end_col_offset):]
-        if not rest.strip() or rest.strip().startswith("#"):
-            end += len(rest.rstrip("\r\n"))  # a trailing comment goes with the body
-        edits.append((start, end, f'{prefix}raise NotImplementedError("{MARKER}{module}.{name}")'))
-    for node in [tree, *_classes(tree.body)]:
-        if _docstring(node):
-            edits.append(_docstring_edit(lines, node.body[0]))
+        body = node.body[1:] if doc else node.body
+        if body:
+            edits.append(_body_edit(lines, node, body, f'raise NotImplementedError("{MARKER}{module}.{name}")'))
+    for name in _only_for(stubbed, tree, definitions):
+        edits.append(_removal(lines, definitions[name]))
+    holders = {name.rsplit(".", 1)[0] for name in stubbed if "." in name}
+    documented = ([tree] if stubbed else []) + [c for c in _classes(tree.body) if c.name in holders]
+    edits += [_docstring_edit(lines, node.body[0]) for node in documented if _docstring(node)]
     text = "".join(lines)
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
@@ -142,14 +107,41 @@ def function_bodies(source):
     return {name: ast.get_source_segment(source, node, padded=True) for name, node in _functions(ast.parse(source).body)}
 
 
+def stub_marker(node):
+    """The name in a function's marked raise (`"params.dense_params"`) if it is still a stub, else None.
+
+    A stub's body ends with `raise NotImplementedError("exercise: <name>")` and returns nothing
+    before it: a body the learner wrote above a raise they forgot to delete counts as written.
+
+    Args:
+        node: an `ast.FunctionDef`.
+    """
+    body = node.body
+    if any(isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom)) for n in _own_nodes(body)):
+        return None
+    last = body[-1]
+    if (isinstance(last, ast.Raise) and isinstance(last.exc, ast.Call) and isinstance(last.exc.func, ast.Name)
+            and last.exc.func.id == "NotImplementedError" and len(last.exc.args) == 1
+            and isinstance(last.exc.args[0], ast.Constant) and isinstance(last.exc.args[0].value, str)
+            and last.exc.args[0].value.startswith(MARKER)):
+        return last.exc.args[0].value[len(MARKER):]
+    return None
+
+
 def is_stub(source, name):
-    """Whether function `name` in `source` still ends in the generator's marked `raise` (not written yet)."""
+    """Whether function `name` in `source` is still a stub (see `stub_marker`)."""
     node = dict(_functions(ast.parse(source).body)).get(name)
-    if node is None:
-        return False
-    last = node.body[-1]
-    return (isinstance(last, ast.Raise) and isinstance(last.exc, ast.Call) and last.exc.args
-            and isinstance(last.exc.args[0], ast.Constant) and str(last.exc.args[0].value).startswith(MARKER))
+    return node is not None and stub_marker(node) is not None
+
+
+def _own_nodes(body):
+    """The nodes of a function body, without those of functions and classes defined inside it."""
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def _private(name):
@@ -180,121 +172,27 @@ def _classes(statements):
                 yield from _classes(getattr(node, field, []) or [])
 
 
-def _module_level(statements):
-    """The statements that run at import: everything but function bodies (class bodies included)."""
-    for node in statements:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            yield from node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d]
-        elif isinstance(node, ast.ClassDef):
-            yield from node.decorator_list + node.bases
-            yield from _module_level(node.body)
-        elif any(getattr(node, f, None) for f in ("body", "orelse", "finalbody", "handlers")) and not isinstance(node, ast.expr):
-            for field in ("test", "items", "iter", "target"):
-                if getattr(node, field, None) is not None:
-                    yield getattr(node, field) if not isinstance(getattr(node, field), list) else ast.Tuple(elts=[])
-            for field in ("body", "orelse", "finalbody", "handlers"):
-                yield from _module_level(getattr(node, field, []) or [])
-        else:
-            yield node
-
-
-def _checker_names(tree):
-    """Names imported from the package's `_checks` module: calling one is an argument check."""
-    return {alias.asname or alias.name for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[-1] == "_checks"
-            for alias in node.names}
-
-
-def _leading_checks(node, checkers=()):
-    """The argument checks a function body starts with: calls to `_checks`/`_check*`, `if ...: raise`."""
-    body = node.body[1:] if _docstring(node) else node.body
-    out = []
-    for statement in body:
-        if not _is_check(statement, checkers):
-            break
-        out.append(statement)
-    return out
-
-
-def _is_check(statement, checkers=()):
-    if isinstance(statement, ast.If):
-        inside = list(ast.walk(statement))
-        return (not any(isinstance(n, (ast.Return, ast.Yield)) for n in inside)
-                and isinstance(statement.body[-1], ast.Raise)
-                and all(_is_check(s, checkers) or isinstance(s, ast.Raise) for s in statement.orelse))
-    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.Expr)) and isinstance(statement.value, ast.Call):
-        func = statement.value.func
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "_checks":
-            return True
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
-        return name in checkers or name.startswith(("_check", "check_"))
-    return False
-
-
-def _import_time_calls(tree, functions, top_level):
-    """Module-level functions called while the module is imported, and what those call in turn."""
-    called = set(_calls(tree, top_level))
-    todo = list(called)
-    while todo:
-        for name in _calls(functions[todo.pop()], top_level, inside=True):
-            if name not in called:
-                called.add(name)
+def _only_for(stubbed, tree, definitions):
+    """The module-level private functions that only the stubbed lessons' bodies need, directly or not."""
+    private = {name for name in definitions if "." not in name and _private(name)}
+    hidden = {id(n) for name in stubbed for statement in definitions[name].body for n in ast.walk(statement)}
+    hidden |= {id(n) for name in private for statement in definitions[name].body for n in ast.walk(statement)}
+    used = {name for name in _names(n for n in ast.walk(tree) if id(n) not in hidden) if name in private}
+    todo = list(used)
+    while todo:  # what the helpers still needed need in turn
+        for name in _names(ast.walk(definitions[todo.pop()])):
+            if name in private and name not in used:
+                used.add(name)
                 todo.append(name)
-    return called
+    return sorted(private - used)
 
 
-def _calls(node, names, *, inside=False):
-    """Names from `names` that running `node` calls: bodies of nested definitions run later."""
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        decorators = getattr(node, "decorator_list", [])
-        defaults = node.args.defaults + [d for d in node.args.kw_defaults if d]
-        yield from (d.id for d in decorators if isinstance(d, ast.Name) and d.id in names)
-        for expr in decorators + defaults:
-            yield from _calls(expr, names)
-        if not inside:
-            return
-        children = node.body if isinstance(node.body, list) else [node.body]
-    else:
-        if isinstance(node, ast.ClassDef):
-            yield from (d.id for d in node.decorator_list if isinstance(d, ast.Name) and d.id in names)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
-            yield node.func.id
-        children = ast.iter_child_nodes(node)
-    for child in children:
-        yield from _calls(child, names)
-
-
-_CONSTANTS = {}  # the module-level assignments of the module being stubbed (tables of helpers)
-
-
-def _referred(nodes, candidates, seen=None):
-    """Private helpers named in `nodes`: `_helper`, `self._helper`, and those a module-level table names."""
-    seen = set() if seen is None else seen
-    for tree in nodes:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id in candidates:
-                yield node.id
-            elif isinstance(node, ast.Name) and node.id in _CONSTANTS and node.id not in seen:
-                seen.add(node.id)
-                yield from _referred([_CONSTANTS[node.id]], candidates, seen)
-            elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-                yield from (c for c in candidates if c.rsplit(".", 1)[-1] == node.attr)
-
-
-def _uses(names, functions, candidates):
-    """`names` plus, transitively, the `candidates` their bodies refer to."""
-    found, todo = set(), list(names)
-    while todo:
-        name = todo.pop()
-        if name in found:
-            continue
-        found.add(name)
-        todo += [n for n in _referred([functions[name]], candidates) if n not in found]
-    return found
-
-
-def _uses_in(statements, functions, candidates):
-    return _uses(set(_referred(statements, candidates)), functions, candidates)
+def _names(nodes):
+    for node in nodes:
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, ast.Attribute):
+            yield node.attr
 
 
 def _docstring(node):
@@ -302,11 +200,24 @@ def _docstring(node):
     return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
 
 
-def _trivial(body):
-    only = body[0]
-    return len(body) == 1 and (
-        isinstance(only, ast.Pass) or (isinstance(only, ast.Expr) and isinstance(only.value, ast.Constant) and only.value.value is ...)
-    )
+def _body_edit(lines, node, body, replacement):
+    """The edit that replaces a function's body (after its docstring) with `replacement`."""
+    indent = " " * _column(lines, body[0].lineno, body[0].col_offset)
+    if node.body[0] is not body[0]:  # after the docstring: from its end, so comments in between go too
+        anchor = node.body[0]
+        start, prefix = _offset(lines, anchor.end_lineno, anchor.end_col_offset), "\n" + indent
+    elif body[0].lineno > node.lineno:  # from the end of the `def` line: comments above the body go too
+        header = body[0].lineno - 1
+        while header > node.lineno and (not lines[header - 1].strip() or lines[header - 1].strip().startswith("#")):
+            header -= 1
+        start, prefix = _offset(lines, header, 0) + len(lines[header - 1].rstrip("\r\n")), "\n" + indent
+    else:
+        start, prefix = _offset(lines, body[0].lineno, body[0].col_offset), ""
+    end = _offset(lines, body[-1].end_lineno, body[-1].end_col_offset)
+    rest = lines[body[-1].end_lineno - 1][_column(lines, body[-1].end_lineno, body[-1].end_col_offset):]
+    if not rest.strip() or rest.strip().startswith("#"):
+        end += len(rest.rstrip("\r\n"))  # a trailing comment goes with the body
+    return start, end, prefix + replacement
 
 
 def _removal(lines, node):
