@@ -36,7 +36,7 @@ from keras.src.models.functional import Functional
 
 from . import gradients as backend_gradients
 from .capture import input_shape, probe
-from .inputs import check_class_index, check_feature_maps, check_flag, check_images
+from .inputs import check_class_index, check_flag, check_image_size, check_images
 # SCORES, Plan and PreActivation are re-exported: methods written against base.py find them here.
 from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output  # noqa: F401
 from ..graph import walk
@@ -194,6 +194,7 @@ class GradientCAM:
         self.gradient_model = CapturedForward(model, self.plan)
         self.input_spec = input_shape(model)
         self.trace_count = 0
+        self._sizes_seen = set()
         target_shape = probe(model).calls[self.plan.target_call].shape
         self._feature_shape = None if target_shape is None else tuple(target_shape[1:])
         signature = [((None, *self.input_spec[1:]), "float32", "images"), ((None,), "int32", "class_index")]
@@ -235,17 +236,19 @@ class GradientCAM:
         """
         images = check_images(self.input_spec, images)
         classes = check_class_index(class_index, images.shape[0], self.num_classes)
-        try:
-            out = self.step(images, classes)
-        except backend_gradients.kernel_errors():
-            # XLA and some kernels fail on an empty window with their own words: if the eager
-            # forward pass shows an empty feature map, say that instead.
-            features, _, _ = self.gradient_model(ops.convert_to_tensor(images[:1]), training=False)
-            check_feature_maps(self.layer_name, images.shape, ops.convert_to_numpy(features))
-            raise
+        self._check_size(images.shape)
+        out = self.step(images, classes)
         result = CamResult(**{key: ops.convert_to_numpy(value) for key, value in out.items()})
-        check_feature_maps(self.layer_name, images.shape, result.features)
         return result
+
+    def _check_size(self, shape):
+        """Refuses images too small for the network (see `check_image_size`); once per image size."""
+        size = tuple(shape[1:])
+        if size in self._sizes_seen:
+            return
+        features = lambda images: self.gradient_model(images, training=False)[0]  # noqa: E731
+        check_image_size(features, self.layer_name, shape)
+        self._sizes_seen.add(size)
 
     def __call__(self, images, class_index=None):
         """Heatmaps `(batch, h, w)` in [0, 1] at the feature-map resolution."""

@@ -13,7 +13,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from .base import CamResult, check_class_index, check_feature_maps, check_images
+from .base import CamResult, check_class_index, check_images
+from .inputs import check_image_size
 from .steps import normalize
 from .capture import intercept, probe
 from .plan import select_output
@@ -108,12 +109,16 @@ def cam_details(model, images, *, class_index=None, output=None):
     num_classes = select_output(model, output).shape[-1]
     images = check_images(model, images)
     classes = check_class_index(class_index, images.shape[0], num_classes)
-    seen = []
-    # The pooling layer's input is the feature map; the model's own call runs unchanged.
-    with intercept({gap_call.layer: lambda inputs, output: seen.append(inputs)}):
-        model(ops.convert_to_tensor(images), training=False)
-    features = ops.convert_to_tensor(seen[0])
-    check_feature_maps(gap_call.layer.name, images.shape, features)
+
+    def features_of(batch):
+        seen = []
+        # The pooling layer's input is the feature map; the model's own call runs unchanged.
+        with intercept({gap_call.layer: lambda inputs, output: seen.append(inputs)}):
+            model(batch, training=False)
+        return seen[0]
+
+    check_image_size(features_of, gap_call.layer.name, images.shape)
+    features = ops.convert_to_tensor(features_of(ops.convert_to_tensor(images)))
     kernel = ops.convert_to_tensor(dense.kernel)
     logits = ops.matmul(ops.mean(features, axis=(1, 2)), kernel)
     if dense.use_bias:

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from . import gradients
 from .capture import input_shape
 
 def check_flag(name, value):
@@ -94,9 +95,28 @@ def too_small(layer_name, shape, cause=None):
     )
 
 
-def check_feature_maps(layer_name, shape, features):
+def check_feature_maps(layer_name, shape, features_shape):
     """Refuses an empty feature map (images smaller than the network's receptive field): its map says nothing."""
-    if features.shape[1] == 0 or features.shape[2] == 0:
-        raise too_small(layer_name, shape, f"feature maps of shape {features.shape}")
+    if features_shape[1] == 0 or features_shape[2] == 0:
+        raise too_small(layer_name, shape, f"feature maps of shape {tuple(features_shape)}")
 
 
+
+
+def check_image_size(features, layer_name, shape):
+    """Refuses images too small for the network before any kernel runs.
+
+    oneDNN and XLA fail on an empty window with their own words (or abort the process), so
+    `features(images)` (the target layer's output) is traced on this size first: shapes only.
+    """
+    found = []
+
+    def forward(images):
+        found.append(gradients.shape_of(features(images)))
+        return []
+
+    try:
+        gradients.trace(forward, (None, *shape[1:]))
+    except (ValueError, TypeError, *gradients.kernel_errors()) as error:
+        raise too_small(layer_name, shape, error) from None
+    check_feature_maps(layer_name, shape, found[0])
