@@ -14,16 +14,15 @@ Images are NHWC (`channels_last`, Keras' default). Integers for `strides`, `dila
 
 import numpy as np
 
-from . import _checks, graph
+from . import _checks, arguments, graph
 from ._checks import guard
-
-PADDINGS = ("valid", "same")
+from .arguments import PADDINGS
 
 
 # --- sizes ------------------------------------------------------------------------------------
 
 
-@guard(lambda length, kernel_size, stride, padding, dilation: _axis_arguments(length, kernel_size, stride, padding, dilation))
+@guard(arguments.conv_axis)
 def conv_output_length(length, kernel_size, *, stride=1, padding="valid", dilation=1):
     """Length of a convolution's output along one spatial axis.
 
@@ -55,27 +54,6 @@ def conv_output_length(length, kernel_size, *, stride=1, padding="valid", dilati
         return -(-length // stride)  # ceil without floats
     effective = dilation * (kernel_size - 1) + 1
     return (length - effective) // stride + 1
-
-
-def _axis_arguments(length, kernel_size, stride, padding, dilation):
-    """One spatial axis of a convolution, checked: positive sizes, a known padding, a window that fits."""
-    arguments = {"length": _checks.positive_int("length", length), "kernel_size": _checks.positive_int("kernel_size", kernel_size),
-                 "stride": _checks.positive_int("stride", stride), "dilation": _checks.positive_int("dilation", dilation),
-                 "padding": _checks.one_of("padding", padding, PADDINGS)}
-    # Stride and dilation both above 1 is arithmetic here (as in keras.ops.conv's shape inference);
-    # conv2d_output_shape and the convolutions refuse it, as keras.layers.Conv2D does.
-    _window_fits(arguments["length"], arguments["kernel_size"], arguments["dilation"], arguments["padding"])
-    return arguments
-
-
-def _window_fits(length, kernel_size, dilation, padding):
-    effective = dilation * (kernel_size - 1) + 1
-    if padding == "valid" and effective > length:
-        raise ValueError(
-            f"The dilated kernel ({effective} = dilation * (kernel_size - 1) + 1 with kernel_size={kernel_size}, "
-            f"dilation={dilation}) is larger than the input (length={length}) with padding='valid', so the "
-            "output would be empty. Use padding='same', a smaller kernel or a larger input."
-        )
 
 
 def conv2d_output_shape(input_shape, filters, kernel_size, *, strides=1, padding="valid", dilation_rate=1):
@@ -123,7 +101,7 @@ def conv2d_output_shape(input_shape, filters, kernel_size, *, strides=1, padding
     return batch + spatial + (filters,)
 
 
-@guard(lambda length, kernel_size, stride, dilation: _axis_arguments(length, kernel_size, stride, "same", dilation))
+@guard(lambda length, kernel_size, stride, dilation: arguments.conv_axis(length, kernel_size, stride, "same", dilation))
 def same_padding(length, kernel_size, stride=1, dilation=1):
     """Zeros added `(before, after)` along one axis by `padding="same"` (TensorFlow's rule).
 
@@ -145,42 +123,6 @@ def same_padding(length, kernel_size, stride=1, dilation=1):
 # --- the convolution itself -------------------------------------------------------------------
 
 
-def _prepare(images, kernel, bias, strides, padding, dilation_rate, dtype):
-    """Validates the arguments shared by both convolutions: arrays, channels, bias, windows."""
-    images = _checks.array("images", images, ndim=4, dtype=dtype)
-    kernel = _checks.array("kernel", kernel, ndim=4, dtype=dtype)
-    kh, kw, kernel_channels, filters = kernel.shape
-    if images.shape[-1] != kernel_channels:
-        raise ValueError(
-            "The kernel's input channels must match the images' channels: a filter spans every input "
-            f"channel. Received: images with shape {images.shape} ({images.shape[-1]} channels) and kernel "
-            f"with shape {kernel.shape} ({kernel_channels} input channels). The kernel is "
-            "(kernel_h, kernel_w, in_channels, filters), i.e. HWIO, and images are NHWC."
-        )
-    if 0 in images.shape or 0 in kernel.shape:
-        raise ValueError(
-            f"Arguments `images` and `kernel` must not have empty axes. Received: images with shape "
-            f"{images.shape} and kernel with shape {kernel.shape}"
-        )
-    if bias is None:
-        bias = np.zeros(filters, dtype=dtype)
-    else:
-        bias = _checks.array("bias", bias, ndim=1, dtype=dtype)
-        if bias.shape[0] != filters:
-            raise ValueError(
-                f"Argument `bias` must have one value per filter, shape ({filters},). "
-                f"Received: bias with shape {bias.shape}"
-            )
-    strides = _checks.conv_window("strides", strides, 2)
-    dilation_rate = _checks.conv_window("dilation_rate", dilation_rate, 2)
-    _checks.strides_and_dilation(strides, dilation_rate)
-    padding = _checks.one_of("padding", padding, PADDINGS)
-    for n, k, d in zip(images.shape[1:3], (kh, kw), dilation_rate):
-        _window_fits(n, k, d, padding)
-    return {"images": images, "kernel": kernel, "bias": bias, "strides": strides, "padding": padding,
-            "dilation_rate": dilation_rate}
-
-
 def _padded(images, kernel, strides, padding, dilation_rate):
     """`images` zero-padded as `padding` asks, and the output size `(out_h, out_w)` on them."""
     sizes = (kernel.shape[0], kernel.shape[1])
@@ -192,7 +134,7 @@ def _padded(images, kernel, strides, padding, dilation_rate):
     return images, out
 
 
-@guard(lambda images, kernel, bias, strides, padding, dilation_rate: _prepare(
+@guard(lambda images, kernel, bias, strides, padding, dilation_rate: arguments.convolution(
     images, kernel, bias, strides, padding, dilation_rate, np.float64))
 def conv2d_reference(images, kernel, bias=None, *, strides=1, padding="valid", dilation_rate=1):
     """2-D convolution as the study text explains it: slide the window, take dot products (float64).
@@ -274,7 +216,7 @@ def conv2d_im2col(images, kernel, bias=None, *, strides=1, padding="valid", dila
     dtype = np.result_type(np.asarray(images).dtype, np.asarray(kernel).dtype, np.float32)
     if dtype not in (np.float32, np.float64):
         dtype = np.float64
-    prepared = _prepare(images, kernel, bias, strides, padding, dilation_rate, dtype)
+    prepared = arguments.convolution(images, kernel, bias, strides, padding, dilation_rate, dtype)
     kernel, bias, (sh, sw), (dh, dw) = prepared["kernel"], prepared["bias"], prepared["strides"], prepared["dilation_rate"]
     x, (out_h, out_w) = _padded(prepared["images"], kernel, prepared["strides"], prepared["padding"], prepared["dilation_rate"])
     kh, kw, channels, filters = kernel.shape

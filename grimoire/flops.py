@@ -29,7 +29,7 @@ import math
 
 import keras
 
-from . import _checks
+from . import arguments
 from ._checks import guard, positive_int
 from .layers import (
     APPLICATION_LAYERS,
@@ -45,7 +45,6 @@ from .layers import (
     layers_to_count,
     output_shape_of,
     spatial_of,
-    window_volume,
 )
 from .params import RNN_GATES
 
@@ -78,7 +77,7 @@ def dense_macs(input_size, units, *, positions=1):
     return positions * input_size * units
 
 
-@guard(lambda kernel_size, in_channels, filters, output_size, groups: _conv_arguments(
+@guard(lambda kernel_size, in_channels, filters, output_size, groups: arguments.conv_macs(
     kernel_size, in_channels, filters, output_size, groups))
 def conv_macs(kernel_size, in_channels, filters, output_size, *, groups=1):
     """Multiply-adds of a convolution (1D/2D/3D) for one example.
@@ -109,17 +108,6 @@ def conv_macs(kernel_size, in_channels, filters, output_size, *, groups=1):
     return math.prod(output_size) * filters * math.prod(kernel_size) * (in_channels // groups)
 
 
-def _conv_arguments(kernel_size, in_channels, filters, output_size, groups):
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
-    _positions_and_window(output_size, kernel_size, "output_size")  # checks both, one entry per axis
-    in_channels = positive_int("in_channels", in_channels)
-    filters = positive_int("filters", filters)
-    groups = positive_int("groups", groups)
-    _checks.conv_groups(in_channels, filters, groups)
-    return {"kernel_size": _checks.conv_window("kernel_size", kernel_size, len(sizes)), "in_channels": in_channels,
-            "filters": filters, "output_size": tuple(sizes), "groups": groups}
-
-
 def conv_transpose_macs(kernel_size, in_channels, filters, input_size):
     """Multiply-adds of a transposed convolution for one example.
 
@@ -134,7 +122,7 @@ def conv_transpose_macs(kernel_size, in_channels, filters, input_size):
     >>> conv_transpose_macs(3, 16, 8, (7, 7))
     56448
     """
-    positions, window = _positions_and_window(input_size, kernel_size, "input_size")
+    positions, window = arguments.positions_and_window(input_size, kernel_size, "input_size")
     return positions * positive_int("in_channels", in_channels) * window * positive_int("filters", filters)
 
 
@@ -149,7 +137,7 @@ def depthwise_conv_macs(kernel_size, in_channels, output_size, *, depth_multipli
     >>> depthwise_conv_macs(3, 728, (19, 19))
     2365272
     """
-    positions, window = _positions_and_window(output_size, kernel_size, "output_size")
+    positions, window = arguments.positions_and_window(output_size, kernel_size, "output_size")
     maps = positive_int("in_channels", in_channels) * positive_int("depth_multiplier", depth_multiplier)
     return positions * maps * window
 
@@ -170,7 +158,7 @@ def separable_conv_macs(kernel_size, in_channels, filters, output_size, *, depth
     193689496
     """
     depthwise = depthwise_conv_macs(kernel_size, in_channels, output_size, depth_multiplier=depth_multiplier)
-    positions, _ = _positions_and_window(output_size, kernel_size, "output_size")
+    positions, _ = arguments.positions_and_window(output_size, kernel_size, "output_size")
     return depthwise + positions * in_channels * depth_multiplier * positive_int("filters", filters)
 
 
@@ -390,18 +378,6 @@ _FORMULAS = {
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-
-def _positions_and_window(size, kernel_size, size_name):
-    # An int kernel_size means the same length on every spatial axis, as in Keras; the rank comes
-    # from the spatial size (an int size is one axis).
-    sizes = size if isinstance(size, (tuple, list)) else (size,)
-    if isinstance(kernel_size, (tuple, list)) and len(kernel_size) != len(sizes):
-        raise ValueError(
-            f"Arguments `kernel_size` and `{size_name}` must have one entry per spatial axis. "
-            f"Received: kernel_size={kernel_size!r}, {size_name}={size!r}"
-        )
-    return window_volume(size_name, sizes), window_volume("kernel_size", kernel_size, len(sizes))
 
 
 def _times(sizes):

@@ -19,23 +19,22 @@ Example:
 True
 """
 
-import numbers
 from typing import NamedTuple
 
 import keras
 import numpy as np
 
-from . import _checks, graph
+from . import _checks, arguments, graph
 from ._checks import guard
+from .arguments import MERGE_MODES  # noqa: F401 (the modes `merge` takes, public)
 
 APIS = ("sequential", "functional", "subclassed")
-MERGE_MODES = ("concatenate", "add", "stack")
 
 
 # --- one architecture, three APIs -------------------------------------------------------------
 
 
-@guard(lambda input_shape, hidden_units, num_classes, activation: _checked_sizes(input_shape, hidden_units, num_classes))
+@guard(lambda input_shape, hidden_units, num_classes, activation: arguments.classifier_sizes(input_shape, hidden_units, num_classes))
 def build_sequential(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a Sequential model: a list of layers, applied in order."""
     return keras.Sequential(
@@ -48,7 +47,7 @@ def build_sequential(input_shape, hidden_units, num_classes, activation="relu"):
     )
 
 
-@guard(lambda input_shape, hidden_units, num_classes, activation: _checked_sizes(input_shape, hidden_units, num_classes))
+@guard(lambda input_shape, hidden_units, num_classes, activation: arguments.classifier_sizes(input_shape, hidden_units, num_classes))
 def build_functional(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a Functional model: tensors wired from an input to an output."""
     inputs = keras.Input(shape=input_shape, name="features")
@@ -81,7 +80,7 @@ class SubclassedClassifier(keras.Model):
     """
 
     @guard(lambda self, hidden_units, num_classes, activation, kwargs: {
-        "hidden_units": _checks.positive_int("hidden_units", hidden_units), "num_classes": _num_classes(num_classes)})
+        "hidden_units": _checks.positive_int("hidden_units", hidden_units), "num_classes": arguments.class_count(num_classes)})
     def __init__(self, hidden_units, num_classes, activation="relu", **kwargs):
         super().__init__(**kwargs)
         self.hidden_units = hidden_units
@@ -110,7 +109,7 @@ class SubclassedClassifier(keras.Model):
 
 def build_subclassed(input_shape, hidden_units, num_classes, activation="relu"):
     """The classifier as a subclassed model, built for `input_shape` so it has its weights."""
-    checked = _checked_sizes(input_shape, hidden_units, num_classes)
+    checked = arguments.classifier_sizes(input_shape, hidden_units, num_classes)
     input_shape, hidden_units, num_classes = checked["input_shape"], checked["hidden_units"], checked["num_classes"]
     model = SubclassedClassifier(hidden_units, num_classes, activation=activation, name="subclassed_classifier")
     model.build((None, *input_shape))
@@ -209,7 +208,7 @@ def _describe_layers(layers):
 @guard(lambda input_dim, shared_units, num_classes: {
     "input_dim": _checks.positive_int("input_dim", input_dim),
     "shared_units": _checks.positive_int("shared_units", shared_units),
-    "num_classes": _num_classes(num_classes),
+    "num_classes": arguments.class_count(num_classes),
 })
 def build_siamese(*, input_dim, shared_units, num_classes):
     """A functional model Sequential cannot express: two inputs, one shared layer, two outputs.
@@ -312,7 +311,7 @@ def describe_graph(model):
 # --- merging ----------------------------------------------------------------------------------
 
 
-@guard(lambda tensors, mode: _merge_arguments(tensors, mode))
+@guard(arguments.merge)
 def merge(tensors, mode):
     """Mixes several tensors into one: end to end, elementwise sum, or along a new axis.
 
@@ -349,65 +348,3 @@ def merge(tensors, mode):
     return keras.ops.stack(list(tensors), axis=1)
 
 
-def _merge_arguments(tensors, mode):
-    """Refuses what `merge` cannot mix, before Keras would fail late or unclearly."""
-    mode = _checks.one_of("mode", mode, MERGE_MODES)
-    if not isinstance(tensors, (list, tuple)):
-        raise TypeError(
-            f"Argument `tensors` must be a list or tuple of tensors. Received: tensors of type {type(tensors).__name__}"
-        )
-    if len(tensors) < 2:
-        raise ValueError(
-            f"Argument `tensors` must hold at least two tensors to merge with mode={mode!r}. "
-            f"Received: {len(tensors)} tensor(s)."
-        )
-    shapes = [_shape_of(index, tensor) for index, tensor in enumerate(tensors)]
-    if any(len(shape) < 2 for shape in shapes):
-        raise ValueError(
-            "Argument `tensors` must be batches: every tensor needs a batch axis and at least one feature "
-            f"axis (rank >= 2). Received shapes: {shapes}. Add a batch axis, e.g. x[None, ...]."
-        )
-    if mode == "concatenate":
-        # All axes but the last must agree; the last one grows.
-        if len({shape[:-1] for shape in shapes}) > 1:
-            raise ValueError(
-                "mode='concatenate' joins tensors on the last axis, so all other axes must match. "
-                f"Received shapes: {shapes}."
-            )
-    elif len(set(shapes)) > 1:
-        raise ValueError(
-            f"mode={mode!r} needs tensors of equal shapes. Received shapes: {shapes}. "
-            "Use mode='concatenate' to join features of different sizes, or project them to one size first."
-        )
-    return {"mode": mode}
-
-
-def _shape_of(index, tensor):
-    if not hasattr(tensor, "shape"):
-        raise TypeError(
-            f"Argument `tensors` must hold tensors or arrays. Received: tensors[{index}] of type {type(tensor).__name__}"
-        )
-    return tuple(tensor.shape)
-
-
-# --- argument checks --------------------------------------------------------------------------
-
-
-def _checked_sizes(input_shape, hidden_units, num_classes):
-    return {"input_shape": _input_shape(input_shape), "hidden_units": _checks.positive_int("hidden_units", hidden_units),
-            "num_classes": _num_classes(num_classes)}
-
-
-def _num_classes(value):
-    return _checks.at_least("num_classes", value, 2, "a classifier chooses between classes")
-
-
-def _input_shape(value):
-    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
-        value = (value,)
-    if not isinstance(value, (tuple, list)) or not value:
-        raise ValueError(
-            "Argument `input_shape` must be a non-empty tuple of positive integers, the per-sample shape "
-            f"without the batch axis, e.g. (4,). Received: input_shape={value!r}"
-        )
-    return tuple(_checks.positive_int("input_shape", size) for size in value)

@@ -19,7 +19,7 @@ import math
 
 import keras
 
-from . import _checks
+from . import _checks, arguments
 from ._checks import flag as _flag, guard, positive_int
 from .layers import APPLICATION_LAYERS, CONVOLUTIONS, DEPTHWISE, PARAMETER_FREE, SEPARABLE, channels_of, check_layer
 from .layers import formula_for, input_shape_of, layers_to_count, output_shape_of, window_volume
@@ -56,7 +56,7 @@ def dense_params(input_size, output_size, *, use_bias=True):
     return input_size * output_size + (output_size if use_bias else 0)
 
 
-@guard(lambda kernel_size, in_channels, filters, use_bias, groups, rank: _conv_arguments(
+@guard(lambda kernel_size, in_channels, filters, use_bias, groups, rank: arguments.conv_params(
     kernel_size, in_channels, filters, use_bias, groups, rank))
 def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1, rank=None):
     """Parameters of a convolution (Conv1D/2D/3D and their Transpose versions).
@@ -86,16 +86,6 @@ def conv_params(kernel_size, in_channels, filters, *, use_bias=True, groups=1, r
     896
     """
     return math.prod(kernel_size) * (in_channels // groups) * filters + (filters if use_bias else 0)
-
-
-def _conv_arguments(kernel_size, in_channels, filters, use_bias, groups, rank):
-    kernel_size = _checks.conv_window("kernel_size", kernel_size, rank)
-    in_channels = positive_int("in_channels", in_channels)
-    filters = positive_int("filters", filters)
-    groups = positive_int("groups", groups)
-    _checks.conv_groups(in_channels, filters, groups)
-    return {"kernel_size": kernel_size, "in_channels": in_channels, "filters": filters,
-            "use_bias": bool(_flag("use_bias", use_bias)), "groups": groups}
 
 
 def depthwise_conv_params(kernel_size, in_channels, *, depth_multiplier=1, use_bias=True, rank=None):

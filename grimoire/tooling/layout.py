@@ -21,7 +21,7 @@ Example:
 >>> MODULES["params"]
 'concept'
 >>> [name for name, kind in MODULES.items() if kind == "support"]
-['_checks', 'refusals', 'graph', 'layers', 'digits', 'synthetic']
+['_checks', 'arguments', 'refusals', 'graph', 'layers', 'digits', 'synthetic']
 >>> is_lesson("params.dense_params"), is_lesson("params.count_params")
 (True, False)
 """
@@ -38,6 +38,7 @@ MODULES = {
     "cam": CONCEPT,
     "flops": CONCEPT,
     "_checks": SUPPORT,
+    "arguments": SUPPORT,
     "refusals": SUPPORT,
     "graph": SUPPORT,
     "layers": SUPPORT,

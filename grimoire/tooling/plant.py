@@ -191,10 +191,14 @@ def _plant(mistake, kind, node, copy):
     lines[node.lineno - 1] = re.sub(rf"\bdef\s+{re.escape(node.name)}\b", f"def {new_name}", lines[node.lineno - 1], count=1)
     # The reference stays reachable as `_reference_<name>`, so a mistake can wrap it.
     code = f"_reference_{name} = {mistake.target}\n\n\n" + "\n".join(lines)
+    # A lesson behind support (a `guard`ed function, a `refusing` metric's method) keeps its
+    # support: the mistake goes behind the same checks, as a learner's body would.
+    rewrap = f"getattr(_reference_{name}, '__rewrap__', lambda body: body)"
     if kind != "function":
-        bound = f"staticmethod({new_name})" if kind == "staticmethod" else new_name
+        bound = f"staticmethod({new_name})" if kind == "staticmethod" else f"{rewrap}({new_name})"
         code += f"\n\n\n{mistake.target} = {bound}"
     else:
+        code += f"\n\n\n{name} = {rewrap}({name})"
         code += _RETABLE.format(name=name)
     path = module_path(copy, mistake.module)
     source = path.read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ Options are checked once, at start-up: an `--impl` that cannot be imported or a 
 cannot be written is a usage error (exit code 4) before any test runs.
 """
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .ledger import Catalogue, Ledger, scan_claim_markers
 from .exercises.stubs import MARKER
 from .unwritten import first_unwritten
 
+VALIDATION_SUFFIX = "-errors"  # a validation claim: the support's refusals (spec/claims.toml)
 PENDING = "grimoire_pending"  # user property marking a test that reached an unwritten stub
 STUB_MARKER = MARKER  # the message prefix of a stub's raise (exercises/stubs.py writes it)
 
@@ -113,6 +115,8 @@ def pytest_runtest_setup(item):
     config = item.config
     if config.getoption("impl") == DEFAULT or "impl" not in getattr(item, "fixturenames", ()):
         return
+    if all(claim.endswith(VALIDATION_SUFFIX) for claim in claims_of(item)) and claims_of(item):
+        return  # a validation claim tests the support, which refuses before any lesson runs
     if _LEARNER not in config.stash:
         config.stash[_LEARNER] = Implementation.load(config.getoption("impl"))
     name = first_unwritten(item.function, config.stash[_LEARNER])
@@ -150,8 +154,13 @@ def unwritten_function(excinfo):
     """
     if excinfo is None or excinfo.type is not NotImplementedError:
         return None
-    message = str(excinfo.value)
-    return message[len(STUB_MARKER):] if message.startswith(STUB_MARKER) and " " not in message[len(STUB_MARKER):] else None
+    # Raised while tf.function traces a step, the message comes back with TensorFlow's "in user code:"
+    # frames in front of the stub's own `NotImplementedError: exercise: <name>`.
+    match = _STUB_RAISE.search(str(excinfo.value))
+    return match.group(1) if match else None
+
+
+_STUB_RAISE = re.compile(r"(?:\A|NotImplementedError: )" + re.escape(STUB_MARKER) + r"([\w.]+)\s*\Z")
 
 
 def outcome_of(report):

@@ -1,21 +1,21 @@
-"""Which unwritten stub a test would reach, known before the test sets anything up.
+"""Which unwritten lesson a test would reach, known before the test sets anything up.
 
-Against a learner's package, a test that calls a stub ends pending the moment it calls it. Its
+Against a learner's package, a test that reaches a stub ends pending the moment it calls it. Its
 fixtures, though, run first: a model built from `keras.applications`, a convnet trained for a
-minute. Reading the test's source for the `impl.<module>.<name>` it calls, and the learner's code
-for which of those still is the generator's stub, settles the outcome before any fixture runs.
-
-A stub is a function whose body ends with the generator's marked raise,
-`raise NotImplementedError("exercise: <name>")`, with no `return` or `yield` before it (a body the
-learner wrote above a raise they forgot to delete still counts as written). Classes are never
-settled this way: a test may need only the methods already written.
+minute. Reading the test's source for the `impl.<module>.<name>` it calls, the reference for the
+lessons those reach through the support (`reach`), and the learner's code for which of those are
+still stubs (`stubs.stub_marker`), settles the outcome before any fixture runs. It is the same
+reading as the exercise path's, so a claim is pending exactly while a lesson the path lists for it
+is unwritten.
 """
 
 import ast
+import importlib
 import inspect
 import textwrap
 
-from .exercises.stubs import MARKER
+from .exercises.stubs import MARKER, stub_marker
+from .reach import lessons_reached
 
 
 def called_functions(test):
@@ -38,26 +38,21 @@ def impl_attribute(node):
 
 
 def stub_name(function):
-    """The name in a stub's marked raise (`"params.dense_params"`), or None for anything else."""
+    """The name in a stub's marked raise (`"params.dense_params"`), or None for anything else.
+
+    A lesson behind a support decorator (`guard`, `refusing`) is read through it (`inspect.unwrap`).
+    """
+    function = inspect.unwrap(function) if callable(function) else function
     if not inspect.isfunction(function):
         return None
     tree = _parse(function)
     if tree is None or not tree.body or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
-    body = tree.body[0].body
-    if any(isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom)) for node in _own_nodes(body)):
-        return None
-    last = body[-1]
-    if (isinstance(last, ast.Raise) and isinstance(last.exc, ast.Call) and isinstance(last.exc.func, ast.Name)
-            and last.exc.func.id == "NotImplementedError" and len(last.exc.args) == 1
-            and isinstance(last.exc.args[0], ast.Constant) and isinstance(last.exc.args[0].value, str)
-            and last.exc.args[0].value.startswith(MARKER)):
-        return last.exc.args[0].value[len(MARKER):]
-    return None
+    return stub_marker(tree.body[0])
 
 
 def first_unwritten(test, impl):
-    """The first stub among the functions `test` calls on `impl`, as `"module.name"`, or None.
+    """The first stub among the lessons `test` reaches on `impl`, as `"module.name"`, or None.
 
     A module the learner's package lacks counts as unwritten (`"module"`), as the `impl` fixture
     says when the test asks for it; a name the module lacks is left for the test to report.
@@ -69,9 +64,32 @@ def first_unwritten(test, impl):
             return str(error).removeprefix(MARKER)
         except AttributeError:
             continue
-        stub = stub_name(getattr(module, name, None))
+        stub = stub_name(getattr(module, name, None))  # the function itself, then what it reaches
         if stub:
             return stub
+        for lesson in lessons_reached(f"{module_name}.{name}"):
+            stub = stub_name(_learners(impl, lesson))
+            if stub:
+                return stub
+    return None
+
+
+def _learners(impl, lesson):
+    """The learner's definition of `lesson` (`"cam.gradcam.GradCAM.combine"`), or None if it has none."""
+    parts = lesson.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            top = getattr(impl, parts[0])
+            module = top if cut == 1 else importlib.import_module(".".join([top.__name__, *parts[1:cut]]))
+        except (AttributeError, ImportError, NotImplementedError):
+            continue
+        value = module
+        for part in parts[cut:]:
+            value = getattr(value, part, None)
+            if value is None:
+                break
+        if value is not None:
+            return value
     return None
 
 
@@ -80,13 +98,3 @@ def _parse(function):
         return ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, SyntaxError):
         return None
-
-
-def _own_nodes(body):
-    """The nodes of a function body, without those of functions and classes defined inside it."""
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        yield node
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(node))

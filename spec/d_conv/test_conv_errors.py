@@ -34,6 +34,13 @@ def test_convolutions_reject_bad_arguments(impl, function, args, kwargs, error, 
         getattr(impl.conv, function)(*args, **kwargs)
 
 
+@pytest.mark.claim("conv-errors")
+def test_a_valid_convolution_with_no_position_left_is_refused(impl):
+    """A dilated kernel bigger than the input leaves no 'valid' position: the output shape is refused, not 0 or less."""
+    with pytest.raises(ValueError, match=r"larger than the input \(length=6\) with padding='valid'"):
+        impl.conv.conv2d_output_shape((None, 6, 6, 1), 4, 3, dilation_rate=3)
+
+
 @pytest.mark.claim("conv-dot-product")
 def test_zero_inputs_give_finite_zero_outputs(impl):
     """All-zero images and kernels give zeros (plus bias), never NaN."""

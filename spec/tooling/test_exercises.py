@@ -103,10 +103,11 @@ def load(source, name):
     return module
 
 
-def test_a_stub_keeps_the_interface_and_raises_in_every_body():
-    """Public names, signatures, docstrings and constants match the reference; every public body raises."""
+def test_a_stub_replaces_only_the_lessons_bodies():
+    """A lesson keeps its interface and raises; everything else (the support) stays as written."""
     reference = load(SAMPLE, "reference")
-    stub = load(stubs.stub_source(SAMPLE, module="shapes"), "stub")
+    source = stubs.stub_source(SAMPLE, module="shapes", lessons=["area", "one_liner", "Shape.label"])
+    stub = load(source, "stub")
 
     for name in ("area", "one_liner", "größe", "documented_only", "Shape"):
         ref, mine = getattr(reference, name), getattr(stub, name)
@@ -116,21 +117,28 @@ def test_a_stub_keeps_the_interface_and_raises_in_every_body():
     for call, message in [
         (lambda: stub.area(2, 3), "shapes.area"),
         (lambda: stub.one_liner(4), "shapes.one_liner"),
-        (lambda: stub.größe(4), "shapes.größe"),
-        (lambda: stub.Shape("square"), "shapes.Shape.__init__"),
-        (lambda: stub.TABLE[2](3), "shapes._make.formula"),
+        (lambda: stub.Shape("square").label, "shapes.Shape.label"),
     ]:
         with pytest.raises(NotImplementedError, match=rf"^exercise: {message}$"):
             call()
+    # The support is the reference's own code, solved.
+    assert (stub.größe(4), stub.Shape("square").name, stub.TABLE[2](3)) == ("4 × 2.5", "square", 6)
     assert stub.documented_only() is None
-    assert not hasattr(stub, "_helper"), "a private helper is one way to shape a solution: it goes"
-    assert "the solution" not in stubs.stub_source(SAMPLE, module="shapes")
+    assert not hasattr(stub, "_helper"), "a private helper only a lesson used is one way to shape a solution: it goes"
+    assert "the solution" not in source
+
+
+def test_a_private_helper_the_support_uses_stays():
+    """`_helper` is removed with its only caller's body, and kept while a support function calls it."""
+    assert "def _helper" not in stubs.stub_source(SAMPLE, module="shapes", lessons=["one_liner"])
+    assert "def _helper" in stubs.stub_source(SAMPLE, module="shapes", lessons=["area"])
 
 
 CHECKED = '''\
-from ._checks import positive_int
+from ._checks import guard, positive_int
 
 
+@guard(lambda input_size, output_size, use_bias: {"input_size": positive_int("input_size", input_size)})
 def dense_params(input_size, output_size, *, use_bias=True):
     """Parameters of a Dense layer.
 
@@ -147,31 +155,50 @@ def dense_params(input_size, output_size, *, use_bias=True):
     >>> dense_params(3, 32)
     128
     """
-    input_size = positive_int("input_size", input_size)
-    if not isinstance(use_bias, bool):
-        raise TypeError("use_bias")
     # one weight per (input, unit) pair
     return input_size * output_size + (output_size if use_bias else 0)
 '''
 
 
-def test_a_stub_keeps_argument_checks_and_drops_what_teaches_the_answer():
-    """Checks stay written above the raise; formulas, prose and body comments go; Args and examples stay."""
-    stub = stubs.stub_source(CHECKED, module="params")
+def test_a_stub_keeps_the_guard_and_drops_what_teaches_the_answer():
+    """The argument checks (the `guard` decorator) stay; formulas, prose and body comments go; Args and examples stay."""
+    stub = stubs.stub_source(CHECKED, module="params", lessons=["dense_params"])
     node = ast.parse(stub).body[1]
     doc = ast.get_docstring(node)
 
-    assert [type(s).__name__ for s in node.body[1:]] == ["Assign", "If", "Raise"]
-    assert ast.unparse(node.body[-1]) == "raise NotImplementedError('exercise: params.dense_params')"
+    assert [ast.unparse(d) for d in node.decorator_list] == [ast.unparse(d) for d in ast.parse(CHECKED).body[1].decorator_list]
+    assert [ast.unparse(s) for s in node.body[1:]] == ["raise NotImplementedError('exercise: params.dense_params')"]
     assert "Formula" not in doc and "input_size * output_size" not in doc and "one weight per pair" not in doc
     assert "input_size: size of the last axis." in doc and ">>> dense_params(3, 32)\n128" in doc
     assert "one weight per (input, unit)" not in stub
 
 
-def test_keep_refuses_an_unknown_name():
-    """Keeping a function the module does not define is an error that lists what it defines."""
-    with pytest.raises(ValueError, match=r"Argument `keep` names functions that are not in module 'shapes': \['perimeter'\]"):
-        stubs.stub_source(SAMPLE, module="shapes", keep=["perimeter"])
+def test_an_unknown_lesson_is_refused():
+    """Naming a lesson or a kept function the module does not define is an error that lists what it defines."""
+    with pytest.raises(ValueError, match=r"Arguments `lessons` and `keep` name functions that are not in module 'shapes': \['perimeter'\]"):
+        stubs.stub_source(SAMPLE, module="shapes", lessons=["perimeter"])
+
+
+@pytest.mark.parametrize("source", [
+    pytest.param("def f():\n    raise NotImplementedError('exercise: m.f')\n", id="bare-stub"),
+    pytest.param("def f():\n    x = 1\n    raise NotImplementedError('exercise: m.f')\n", id="statements-above"),
+    pytest.param("def f():\n    if True:\n        return 1\n    raise NotImplementedError('exercise: m.f')\n", id="return-before"),
+    pytest.param("def f():\n    return 2\n", id="written"),
+])
+def test_the_generator_and_the_plugin_agree_on_what_is_a_stub(source, tmp_path):
+    """`stubs.is_stub` (the path, `next`) and `unwritten.stub_name` (pending before fixtures) give one answer."""
+    from grimoire.tooling import unwritten
+
+    (tmp_path / "learner_stub_probe.py").write_text(source, encoding="utf-8")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import learner_stub_probe
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("learner_stub_probe", None)
+    stub = stubs.is_stub(source, "f")
+    assert stub == (unwritten.stub_name(learner_stub_probe.f) is not None)
+    assert stub == ("return" not in source)
 
 
 def reference_files():
@@ -179,16 +206,13 @@ def reference_files():
 
 
 def definitions(tree):
-    """qualified name -> (node, body without its docstring) for every function and method.
-
-    Walked here independently of the generator: classes and module-level blocks, not function bodies.
-    """
+    """qualified name -> node for every function and method, walked independently of the generator."""
     out = {}
 
     def visit(node, prefix):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                out[prefix + child.name] = (child, child.body[1:] if ast.get_docstring(child) is not None else child.body)
+                out[prefix + child.name] = child
             elif isinstance(child, ast.ClassDef):
                 visit(child, f"{prefix}{child.name}.")
             elif isinstance(child, (ast.stmt, ast.excepthandler)):
@@ -198,30 +222,38 @@ def definitions(tree):
     return out
 
 
-def trivial(body):
-    return len(body) == 1 and (isinstance(body[0], ast.Pass) or (isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)))
+def test_every_lesson_in_the_table_is_defined_in_the_reference():
+    """`layout.LESSONS` names real functions: a renamed lesson must not silently leave the curriculum."""
+    for module, names in layout.LESSONS.items():
+        path = (REFERENCE / module.replace(".", "/")).with_suffix(".py")
+        assert path.is_file(), module
+        assert set(names) <= definitions(ast.parse(path.read_text(encoding="utf-8"))).keys(), module
 
 
 @pytest.mark.parametrize("path", reference_files(), ids=lambda p: p.relative_to(REFERENCE).as_posix())
-def test_every_public_function_of_the_reference_is_an_exercise(path):
-    """Each public definition stays with its interface; its body is checks then the marked raise; no formula."""
+def test_each_lesson_becomes_a_stub_and_the_support_stays_solved(path):
+    """A lesson keeps its signature, decorators and summary and raises; every support definition is unchanged."""
     module = generate._dotted(path.relative_to(REFERENCE))
+    lessons = layout.LESSONS.get(module, ())
     source = path.read_text(encoding="utf-8")
-    reference, stub = definitions(ast.parse(source)), definitions(ast.parse(stubs.stub_source(source, module=module)))
-    public = {n for n in reference if not any(p.startswith("_") and not p.startswith("__") for p in n.split("."))}
+    reference, stub = definitions(ast.parse(source)), definitions(ast.parse(stubs.stub_source(source, module=module, lessons=lessons)))
 
-    assert public <= stub.keys() <= reference.keys()
-    for name in public:
-        (node, body), (ref_node, ref_body) = stub[name], reference[name]
-        assert ast.dump(node.args) == ast.dump(ref_node.args), name
-        assert [ast.dump(d) for d in node.decorator_list] == [ast.dump(d) for d in ref_node.decorator_list], name
-        doc = ast.get_docstring(node) or ""
-        assert "Formula" not in doc, f"{module}.{name} states its formula"
-        assert doc.split("\n")[0] == (ast.get_docstring(ref_node) or "").split("\n")[0], name
-        if ref_body and not trivial(ref_body) and not name.split(".")[-1].startswith("check_"):
-            written = [ast.dump(s) for s in body[:-1]]
-            assert written == [ast.dump(s) for s in ref_body[: len(written)]], f"{module}.{name}: only leading checks stay"
-            assert ast.unparse(body[-1]) == f"raise NotImplementedError('exercise: {module}.{name}')", name
+    private_gone = reference.keys() - stub.keys()
+    assert all(n.startswith("_") for n in private_gone), f"{module}: only private helpers of lessons may go: {private_gone}"
+    for name, node in stub.items():
+        ref_node = reference[name]
+        if name in lessons:
+            assert ast.dump(node.args) == ast.dump(ref_node.args), name
+            assert [ast.dump(d) for d in node.decorator_list] == [ast.dump(d) for d in ref_node.decorator_list], name
+            doc = ast.get_docstring(node) or ""
+            assert "Formula" not in doc, f"{module}.{name} states its formula"
+            assert doc.split("\n")[0] == (ast.get_docstring(ref_node) or "").split("\n")[0], name
+            body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+            assert [ast.unparse(s) for s in body] == [f"raise NotImplementedError('exercise: {module}.{name}')"], name
+        else:
+            strip = lambda n: ast.dump(ast.parse(ast.unparse(n)))  # noqa: E731 (docstrings of holders may be trimmed)
+            if not any(name.startswith(lesson.rsplit(".", 1)[0] + ".") for lesson in lessons if "." in lesson):
+                assert strip(node) == strip(ref_node), f"{module}.{name} is support: it must stay as written"
 
 
 @pytest.fixture(scope="module")
@@ -231,14 +263,17 @@ def package(tmp_path_factory):
 
 
 def test_init_writes_stubs_support_modules_and_the_guide(package):
-    """Concept modules are stubbed, support modules copied as they are, tooling left out."""
+    """Modules with lessons are stubbed, every other module copied as it is, tooling left out."""
     root, written = package
     names = {p.as_posix() for p in written}
 
     for path in reference_files():
-        relative = path.relative_to(REFERENCE).as_posix()
-        assert relative in names
-        assert (root / relative).read_text(encoding="utf-8").startswith(generate.HEADER)
+        relative = path.relative_to(REFERENCE)
+        assert relative.as_posix() in names
+        if generate._dotted(relative) in layout.LESSONS:
+            assert (root / relative).read_text(encoding="utf-8").startswith(generate.HEADER)
+        else:
+            assert (root / relative).read_bytes() == path.read_bytes(), relative
     for name in layout.SUPPORTS:
         for path in generate._module_files(REFERENCE, name):
             relative = path.relative_to(REFERENCE)
@@ -252,7 +287,7 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
     # Every relative import of a written module resolves inside the learner's package.
     for relative in names - {"EXERCISES.md"}:
         text = (root / relative).read_text(encoding="utf-8")
-        for imported in generate._relative_imports(Path(relative), text, REFERENCE):
+        for imported in relative_imports(Path(relative), text):
             assert generate._module_files(root, imported), f"{relative} imports .{imported}, which init did not write"
         absolute = [
             alias.name if isinstance(node, ast.Import) else node.module
@@ -261,6 +296,19 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
             for alias in node.names
         ]
         assert [m for m in absolute if m and m.split(".")[0] == "grimoire"] == [], f"{relative} imports the reference"
+
+
+def relative_imports(relative, text):
+    """The package paths (`"cam/base"`) that a module at `relative` imports with relative imports."""
+    out = []
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(relative.parent.parts)[: len(relative.parent.parts) - (node.level - 1)]
+            if node.module:
+                out.append("/".join(base + node.module.split(".")))
+            else:
+                out += ["/".join(base + [alias.name]) for alias in node.names]
+    return out
 
 
 def test_init_refuses_a_directory_that_holds_files(package):

@@ -26,7 +26,7 @@ CI_SUBSET = {
     "dense-forgets-bias": ("dense-params-example", "test_example_has_128_330_and_458_parameters"),
     "add-concatenates": ("merge-add", "test_addition_has_no_parameters"),
     "balanced-accuracy-is-accuracy": ("metric-streaming", "test_balanced_accuracy_over_uneven_weighted_batches_equals_one_pass"),
-    "same-size-floor": ("conv-output-size", "test_same_padding_adds_just_enough_zeros"),
+    "same-size-floor": ("conv-output-size", "test_formula_agrees_with_keras_on_many_sizes"),
     "min-distance-includes-self": ("filters-distinct-at-init", "test_fresh_conv2d_filters_are_pairwise_distinct"),
     "heatmap-zero-division": ("gradcam-finite", "test_degenerate_evidence_gives_an_all_zero_finite_map"),
     "flops-are-macs": ("flops-from-shapes", "test_layer_macs_follow_from_shapes_and_config"),

@@ -199,7 +199,7 @@ def test_a_new_shell_gets_its_verdict_from_the_warm_checker(runtime, learner):
         first = _cli(env, "check", str(learner), "--claim", "dense-params-formula")
         params = learner / "params.py"
         text = params.read_text(encoding="utf-8")
-        written = "return input_size * output_size + (output_size if _flag(\"use_bias\", use_bias) else 0)"
+        written = "return input_size * output_size + (output_size if use_bias else 0)"
         assert written in text
         params.write_text(text.replace(written, "return input_size * output_size"), encoding="utf-8")
         second = _cli(env, "check", str(learner), "--claim", "dense-params-formula")
