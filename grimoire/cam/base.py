@@ -194,7 +194,7 @@ class GradientCAM:
         self.gradient_model = CapturedForward(model, self.plan)
         self.input_spec = input_shape(model)
         self.trace_count = 0
-        self._sizes_seen = set()
+        self.model = model
         target_shape = probe(model).calls[self.plan.target_call].shape
         self._feature_shape = None if target_shape is None else tuple(target_shape[1:])
         signature = [((None, *self.input_spec[1:]), "float32", "images"), ((None,), "int32", "class_index")]
@@ -236,19 +236,9 @@ class GradientCAM:
         """
         images = check_images(self.input_spec, images)
         classes = check_class_index(class_index, images.shape[0], self.num_classes)
-        self._check_size(images.shape)
+        check_image_size(self.model, images.shape)  # a shape-only trace, once per image size
         out = self.step(images, classes)
-        result = CamResult(**{key: ops.convert_to_numpy(value) for key, value in out.items()})
-        return result
-
-    def _check_size(self, shape):
-        """Refuses images too small for the network (see `check_image_size`); once per image size."""
-        size = tuple(shape[1:])
-        if size in self._sizes_seen:
-            return
-        features = lambda images: self.gradient_model(images, training=False)[0]  # noqa: E731
-        check_image_size(features, self.layer_name, shape)
-        self._sizes_seen.add(size)
+        return CamResult(**{key: ops.convert_to_numpy(value) for key, value in out.items()})
 
     def __call__(self, images, class_index=None):
         """Heatmaps `(batch, h, w)` in [0, 1] at the feature-map resolution."""
@@ -281,6 +271,11 @@ def details(cls, model, images, *, layer_name=None, class_index=None, output=Non
     """The whole `CamResult` of method `cls` (a `GradientCAM` subclass) for `images`, with the cached explainer.
 
     Every public `*_details` function goes through here, so each method takes the same options.
+    The images and the class indices are refused here, before a layer is chosen or a lesson runs.
     """
+    _check_model(model)
+    checked = check_images(model, images)
+    check_class_index(class_index, checked.shape[0], _check_output(model, output))
+    check_image_size(model, checked.shape)
     step = explainer(cls, model, layer_name=layer_name, output=output, score=score, jit_compile=jit_compile)
-    return step.explain(images, class_index)
+    return step.explain(checked, class_index)

@@ -216,6 +216,44 @@ def probe(model):
     return result
 
 
+def empty_maps(model, shape):
+    """The layers whose output has a spatial axis of size 0 on images of `shape` (a shape-only trace).
+
+    No kernel runs: oneDNN and XLA fail on an empty window in their own words, or abort the
+    process. A trace that cannot even be built for this size raises what it raised.
+
+    Args:
+        model: a built `keras.Model`.
+        shape: the images' shape, `(batch, height, width, channels)`.
+
+    Returns:
+        A list of `(layer name, output shape)`, in call order; empty when every map keeps a position.
+    """
+    key = tuple(shape[1:])
+    cached = _SIZES.setdefault(model, {})
+    if key not in cached:
+        found = []
+
+        def hook_for(layer):
+            def hook(inputs, output):
+                if not isinstance(layer, keras.Model) and gradients.is_tensor(output):
+                    found.append((layer.name, gradients.shape_of(output)))
+
+            return hook
+
+        def forward(images):
+            with intercept({layer: hook_for(layer) for layer in sublayers(model)}):
+                outputs = model(images, training=False)
+            return [tensor for _, tensor in flatten_outputs(outputs)]
+
+        gradients.trace(forward, (None, *key))
+        cached[key] = [(name, s) for name, s in found if len(s) == 4 and 0 in s[1:3]]
+    return cached[key]
+
+
+_SIZES = weakref.WeakKeyDictionary()
+
+
 def _producer(records, before, tensor):
     """Position of the last layer call before `before` that output `tensor` (a nested model's call
     hands on its inner layer's tensor: we name the layer, not the model), or None."""

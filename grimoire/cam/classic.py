@@ -117,7 +117,7 @@ def cam_details(model, images, *, class_index=None, output=None):
             model(batch, training=False)
         return seen[0]
 
-    check_image_size(features_of, gap_call.layer.name, images.shape)
+    check_image_size(model, images.shape)
     features = ops.convert_to_tensor(features_of(ops.convert_to_tensor(images)))
     kernel = ops.convert_to_tensor(dense.kernel)
     logits = ops.matmul(ops.mean(features, axis=(1, 2)), kernel)

@@ -29,6 +29,27 @@ class GradCAM(GradientCAM):
     method = "grad-cam"
 
     def combine(self, features, gradients):
+        """Grad-CAM's step: channel weights from the gradients, then the weighted sum of the feature maps.
+
+        Formula:
+            weights[b, c] = mean over (i, j) of gradients[b, i, j, c]
+            maps[b, i, j] = sum over c of weights[b, c] * features[b, i, j, c]
+
+        Args:
+            features: `(batch, h, w, channels)`, the target layer's activations A.
+            gradients: `(batch, h, w, channels)`, d score / d A for each image's own class score.
+
+        Returns:
+            `(maps, weights)`: the raw maps `(batch, h, w)`, before ReLU and normalisation, and the
+            channel weights `(batch, channels)`.
+
+        Example:
+
+        >>> ones = ops.ones((1, 2, 2, 3))
+        >>> maps, weights = GradCAM.combine(None, ones, 2.0 * ones)
+        >>> ops.convert_to_numpy(maps).tolist(), ops.convert_to_numpy(weights).tolist()
+        ([[[6.0, 6.0], [6.0, 6.0]]], [[2.0, 2.0, 2.0]])
+        """
         weights = ops.mean(gradients, axis=(1, 2))
         maps = ops.einsum("bijc,bc->bij", features, weights)
         return maps, weights

@@ -42,6 +42,22 @@ class GradCAMPlusPlus(GradientCAM):
     method = "grad-cam++"
 
     def combine(self, features, gradients):
+        """Grad-CAM++'s step: positive gradients weighted by alpha, summed, then the weighted sum of the maps.
+
+        Formula (exponential score, so higher derivatives are powers of the first):
+            alpha[b, i, j, c] = 1 / (2 + gradients[b, i, j, c] * sum over (a, d) of features[b, a, d, c])
+                                (0 where the gradient or the denominator is 0)
+            weights[b, c]     = sum over (i, j) of alpha * relu(gradients)
+            maps[b, i, j]     = sum over c of weights[b, c] * features[b, i, j, c]
+
+        Args:
+            features: `(batch, h, w, channels)`, the target layer's activations A.
+            gradients: `(batch, h, w, channels)`, d score / d A for each image's own class score.
+
+        Returns:
+            `(maps, weights)`: the raw maps `(batch, h, w)`, before ReLU and normalisation, and the
+            channel weights `(batch, channels)`.
+        """
         totals = ops.sum(features, axis=(1, 2), keepdims=True)  # sum over (a, d), per image and channel
         denominator = 2.0 + gradients * totals
         # divide_no_nan: alpha = 0 where the denominator is 0; where g == 0 alpha is 0 by definition.

@@ -22,6 +22,20 @@ class HiResCAM(GradientCAM):
     method = "hirescam"
 
     def combine(self, features, gradients):
+        """HiResCAM's step: each position's features weighted by its own gradients, summed over channels.
+
+        Formula:
+            maps[b, i, j] = sum over c of gradients[b, i, j, c] * features[b, i, j, c]
+            weights[b, c] = mean over (i, j) of gradients[b, i, j, c]     (reported, as Grad-CAM's)
+
+        Args:
+            features: `(batch, h, w, channels)`, the target layer's activations A.
+            gradients: `(batch, h, w, channels)`, d score / d A for each image's own class score.
+
+        Returns:
+            `(maps, weights)`: the raw maps `(batch, h, w)`, before ReLU and normalisation, and the
+            channel weights `(batch, channels)`.
+        """
         maps = ops.sum(gradients * features, axis=-1)
         return maps, ops.mean(gradients, axis=(1, 2))
 

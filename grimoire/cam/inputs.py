@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import gradients
-from .capture import input_shape
+from .capture import empty_maps, input_shape
 
 def check_flag(name, value):
     """Returns `value` if it is a bool, else raises: a string like "no" would otherwise count as True."""
@@ -89,34 +89,24 @@ def check_class_index(class_index, batch, num_classes):
 
 def too_small(layer_name, shape, cause=None):
     reason = f" ({str(cause).splitlines()[0]})" if cause is not None else ""
+    where = f"at layer {layer_name!r}" if layer_name else "in every layer"
     return ValueError(
-        f"Argument `images` must be large enough for the network to keep a feature map at layer {layer_name!r}. "
+        f"Argument `images` must be large enough for the network to keep a feature map {where}. "
         f"Received: images with shape {shape}, too small: the map would be empty{reason}. Use larger images."
     )
 
 
-def check_feature_maps(layer_name, shape, features_shape):
-    """Refuses an empty feature map (images smaller than the network's receptive field): its map says nothing."""
-    if features_shape[1] == 0 or features_shape[2] == 0:
-        raise too_small(layer_name, shape, f"feature maps of shape {tuple(features_shape)}")
+def check_image_size(model, shape):
+    """Refuses images too small for the network before any kernel runs and before a layer is chosen.
 
-
-
-
-def check_image_size(features, layer_name, shape):
-    """Refuses images too small for the network before any kernel runs.
-
-    oneDNN and XLA fail on an empty window with their own words (or abort the process), so
-    `features(images)` (the target layer's output) is traced on this size first: shapes only.
+    The model's forward pass is traced on this size (shapes only, `capture.empty_maps`): a layer
+    whose map keeps no position, or a trace that fails, means the images are too small, whichever
+    layer a CAM would then explain.
     """
-    found = []
-
-    def forward(images):
-        found.append(gradients.shape_of(features(images)))
-        return []
-
     try:
-        gradients.trace(forward, (None, *shape[1:]))
+        empty = empty_maps(model, shape)
     except (ValueError, TypeError, *gradients.kernel_errors()) as error:
-        raise too_small(layer_name, shape, error) from None
-    check_feature_maps(layer_name, shape, found[0])
+        raise too_small(None, shape, error) from None
+    if empty:
+        name, features_shape = empty[0]
+        raise too_small(name, shape, f"feature maps of shape {tuple(features_shape)}")

@@ -36,6 +36,20 @@ class LayerCAM(GradientCAM):
     method = "layercam"
 
     def combine(self, features, gradients):
+        """LayerCAM's step: each position's features weighted by its positive gradients, summed over channels.
+
+        Formula:
+            maps[b, i, j] = sum over c of relu(gradients[b, i, j, c]) * features[b, i, j, c]
+            weights[b, c] = mean over (i, j) of relu(gradients[b, i, j, c])  (reported)
+
+        Args:
+            features: `(batch, h, w, channels)`, the target layer's activations A.
+            gradients: `(batch, h, w, channels)`, d score / d A for each image's own class score.
+
+        Returns:
+            `(maps, weights)`: the raw maps `(batch, h, w)`, before ReLU and normalisation, and the
+            channel weights `(batch, channels)`.
+        """
         positive = ops.relu(gradients)
         maps = ops.sum(positive * features, axis=-1)
         return maps, ops.mean(positive, axis=(1, 2))

@@ -87,7 +87,6 @@ def plan(model, layer_name=None, *, output=None, score="logits"):
     _check_model(model)
     score = _check_score(score)
     chosen = select_output(model, output)
-    target, target_position = target_call(model, layer_name)
     head, head_call, head_kind = None, None, None
     if score == "logits":
         calls = probe(model).calls
@@ -109,6 +108,7 @@ def plan(model, layer_name=None, *, output=None, score="logits"):
             )
         if head_kind is not None:
             head, head_call = layer, producer.index
+    target, target_position = target_call(model, layer_name)  # after the refusals that need no layer
     return Plan(target, target_position, chosen, head, head_call, head_kind, chosen.shape[-1])
 
 

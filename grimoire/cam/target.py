@@ -70,12 +70,14 @@ def _is_spatial(call):
 
 
 def find_target_layer(model):
-    """Returns the name of the last layer with a 4-D (spatial) output: the CAM target.
+    """Returns the name of the last layer with a 4-D (spatial) output that lines up with the image: the CAM target.
 
-    Walks the layers backwards (descending into nested models, e.g. a pretrained-style base
-    inside a bigger classifier) and stops at the first output of shape
-    `(batch, height, width, channels)`. Everything after it (global pooling, flattening, Dense)
-    has lost the spatial layout, so that is the last place where "where" is still encoded.
+    Lists the layers the forward pass calls (descending into nested models, e.g. a pretrained-style
+    base inside a bigger classifier), keeps the maps laid out `(batch, height, width, channels)` with
+    no Permute or Reshape on their way from the input, and asks `steps.last_spatial_layer` for the
+    last of them. Everything after it (global pooling, flattening, Dense) has lost the spatial
+    layout, so that is the last place where "where" is still encoded; a map whose axes were
+    rearranged would be drawn transposed on the image.
 
     Args:
         model: a built `keras.Model` (Sequential, Functional, or with nested models).
@@ -84,7 +86,9 @@ def find_target_layer(model):
         The layer's name (a str); `locate_layer(model, name)` gives the layer itself.
 
     Raises:
-        ValueError: if no layer has a 4-D output; the message lists the layers and their shapes.
+        ValueError: if no layer has a 4-D output, or none that lines up with the image (channels-first
+            maps, axes rearranged); the message lists the layers and their shapes. Refused before
+            the lesson is asked.
 
     Example:
 
@@ -96,18 +100,51 @@ def find_target_layer(model):
     """
     _check_model(model)
     calls = probe(model).calls
-    # Whole nested models are left out: the layer inside that made the map is the one to name.
-    layers = [(call.layer.name, call.shape) for call in calls if call.shape is not None and not _is_model(call.layer)]
-    name = last_spatial_layer(layers)
-    if name is not None:
-        return name
-    found = ", ".join(
-        f"{call.layer.name} ({type(call.layer).__name__}, output {call.shape})" for call in calls if not _is_model(call.layer)
-    )
-    raise ValueError(
-        f"Model {model.name!r} has no layer with a 4-D (batch, height, width, channels) output, so there "
-        f"is no spatial feature map to build a class activation map from. Found: {found or 'no layers'}. "
-        "Grad-CAM needs a convolutional network."
+    spatial = [at for at, call in enumerate(calls) if _is_spatial(call)]
+    if not spatial:
+        found = ", ".join(
+            f"{call.layer.name} ({type(call.layer).__name__}, output {call.shape})" for call in calls if not _is_model(call.layer)
+        )
+        raise ValueError(
+            f"Model {model.name!r} has no layer with a 4-D (batch, height, width, channels) output, so there "
+            f"is no spatial feature map to build a class activation map from. Found: {found or 'no layers'}. "
+            "Grad-CAM needs a convolutional network."
+        )
+    lined_up = [at for at in spatial if layout(calls, at) != "channels_first" and aligned(calls, at)]
+    if not lined_up:
+        raise _no_aligned_layer(model, calls, spatial)
+    # Whole nested models and maps that no longer line up with the image are left out: the lesson
+    # picks among the layers a heatmap can be drawn from.
+    layers = [(call.layer.name, call.shape) for at, call in enumerate(calls)
+              if call.shape is not None and not _is_model(call.layer) and (at in lined_up or len(call.shape) != 4)]
+    return last_spatial_layer(layers)
+
+
+# Layers that move the axes of a map: after one, (height, width) no longer mean the image's rows and columns.
+_REARRANGING = (keras.layers.Permute, keras.layers.Reshape)
+
+
+def aligned(calls, position):
+    """Whether the map a call outputs lines up with the image: no Permute or Reshape on its way from the input."""
+    while position is not None:
+        if isinstance(calls[position].layer, _REARRANGING):
+            return False
+        position = calls[position].source
+    return True
+
+
+def _no_aligned_layer(model, calls, spatial):
+    described = ", ".join(f"{calls[at].layer.name} ({type(calls[at].layer).__name__}, output {calls[at].shape})" for at in spatial)
+    if all(layout(calls, at) == "channels_first" for at in spatial):
+        return ValueError(
+            f"Argument `layer_name` must name a layer with channels-last feature maps (batch, height, width, "
+            f"channels). Received: layer_name=None, and every 4-D map of model {model.name!r} is laid out "
+            f"channels-first (data_format='channels_first'): {described}. Build the model with data_format='channels_last'."
+        )
+    return ValueError(
+        f"Model {model.name!r} has no 4-D map that lines up with the image: a Permute or Reshape rearranges the "
+        f"axes of every one ({described}), so a heatmap drawn from it would be transposed or scrambled. Pass "
+        "`layer_name=` a layer before the rearrangement."
     )
 
 

@@ -5,7 +5,9 @@
     grimoire exercises init DIR        write a learner's package: the reference with its bodies removed
     grimoire exercises [next] [DIR]    the next function to write, its claim, the docs, the check command
     grimoire exercises hint [ID]       a claim's hint (default: the next step's)
-    grimoire exercises solution FN     the reference's FN, once its claim verifies in DIR (--dir, default mine)
+    grimoire exercises solution FN     yours next to the reference's FN, once its tests pass in DIR (--dir, default mine)
+    grimoire exercises list [DIR]      every claim by section: verified, failing or pending
+    grimoire exercises reset FN        FN back to its stub in DIR (yours is kept in DIR/.grimoire/reset/)
     grimoire exercises check DIR [--section S | --claim ID] [--watch] [--no-server]
                                        check it against the spec; end with the progress
     grimoire exercises stop            stop the warm checker (it also stops after 15 idle minutes)
@@ -76,12 +78,49 @@ def exercises_hint(args):
 
 
 def exercises_solution(args):
+    answer = _ask_checker({"job": "solution", "impl": str(Path(args.dir).resolve()), "function": args.function}, "solution")
+    if answer is not None:
+        return answer
     try:
         code, text = guide.solution(args.function, impl=args.dir)
     except ValueError as error:
         raise SystemExit(f"grimoire exercises solution: {error}") from None
     print(text)
     return code
+
+
+def exercises_list(args):
+    answer = _ask_checker({"job": "list", "impl": str(Path(args.dir).resolve())}, "list")
+    if answer is not None:
+        return answer
+    try:
+        print(guide.list_claims(args.dir))
+    except ValueError as error:
+        raise SystemExit(f"grimoire exercises list: {error}") from None
+    return 0
+
+
+def exercises_reset(args):
+    try:
+        saved = guide.reset(args.function, impl=args.dir)
+    except ValueError as error:
+        raise SystemExit(f"grimoire exercises reset: {error}") from None
+    print(f"{args.function} is a stub again in {args.dir}; your version is kept in {saved}.")
+    return 0
+
+
+def _ask_checker(request, command):
+    """The warm checker's exit code after printing its answer, or None when no checker answers."""
+    if not server.enabled():
+        return None
+    answer = server.ask(request, server.socket_path())
+    if answer is None:
+        return None
+    if "error" in answer:
+        raise SystemExit(f"grimoire exercises {command}: {answer['error']}")
+    print(answer["output"], end="")
+    print(f"\n(answered by the warm checker in {answer['seconds']:.1f} s)")
+    return answer["code"]
 
 
 def exercises_check(args):
@@ -91,7 +130,8 @@ def exercises_check(args):
     path = server.socket_path(environ=environ) if served else None
     if served and (args.section is not None or args.claim is not None):  # a check of everything uses workers
         try:
-            answer = server.ask({"impl": str(Path(args.dir).resolve()), "section": args.section, "claim": args.claim}, path)
+            answer = server.ask({"job": "check", "impl": str(Path(args.dir).resolve()), "section": args.section,
+                                 "claim": args.claim}, path)
         except KeyboardInterrupt:
             # The checker is busy with this check (maybe a loop that never ends): stop it, so the next
             # check does not queue behind it. The next check runs cold and starts a fresh checker.
@@ -163,10 +203,17 @@ def build_parser():
     p.add_argument("id", metavar="ID", nargs="?", default=None)
     p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
     p.set_defaults(run=exercises_hint)
-    p = exercises.add_parser("solution", help="the reference's code of a function, once its claim verifies in DIR")
+    p = exercises.add_parser("solution", help="yours next to the reference's code of a function, once its tests pass in DIR")
     p.add_argument("function", metavar="FUNCTION", help="e.g. params.dense_params")
     p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
     p.set_defaults(run=exercises_solution)
+    p = exercises.add_parser("list", help="every claim by section: verified, failing or pending, and what is next")
+    p.add_argument("dir", metavar="DIR", nargs="?", default=guide.DEFAULT_DIR)
+    p.set_defaults(run=exercises_list)
+    p = exercises.add_parser("reset", help="put a function's stub back (your version is kept in DIR/.grimoire/reset/)")
+    p.add_argument("function", metavar="FUNCTION", help="e.g. params.dense_params")
+    p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
+    p.set_defaults(run=exercises_reset)
     p = exercises.add_parser("init", help="write a learner's package to DIR (a new or empty directory)")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--no-server", action="store_true", help="do not start the warm checker in the background")

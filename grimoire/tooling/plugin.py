@@ -26,7 +26,7 @@ from .files import write_json_atomically
 from .implementation import DEFAULT, Implementation
 from .ledger import Catalogue, Ledger, scan_claim_markers
 from .exercises.stubs import MARKER
-from .unwritten import first_unwritten
+from .unwritten import first_unwritten, lessons_of
 
 VALIDATION_SUFFIX = "-errors"  # a validation claim: the support's refusals (spec/claims.toml)
 PENDING = "grimoire_pending"  # user property marking a test that reached an unwritten stub
@@ -119,7 +119,7 @@ def pytest_runtest_setup(item):
         return  # a validation claim tests the support, which refuses before any lesson runs
     if _LEARNER not in config.stash:
         config.stash[_LEARNER] = Implementation.load(config.getoption("impl"))
-    name = first_unwritten(item.function, config.stash[_LEARNER])
+    name = first_unwritten(item, config.stash[_LEARNER])
     if name:
         raise NotImplementedError(STUB_MARKER + name)
 
@@ -208,6 +208,8 @@ class LedgerPlugin:
                 )
             item.user_properties.append(("claims", ids))
             item.user_properties.append(("uses_impl", "impl" in getattr(item, "fixturenames", ())))
+            if self.config.getoption("outcomes_json"):  # which lessons each test checks, for a learner's progress
+                item.user_properties.append(("lessons", lessons_of(item) if "impl" in getattr(item, "fixturenames", ()) else []))
         if self.wanted is not None:
             keep = [item for item in items if self.wanted & set(claims_of(item))]
             config.hook.pytest_deselected(items=[item for item in items if item not in keep])
@@ -265,7 +267,7 @@ def _record(report, claims, outcome):
     elif outcome == "skipped" and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2]).removeprefix("Skipped: ")
     return {"nodeid": report.nodeid, "claims": list(claims), "uses_impl": uses_impl, "outcome": outcome,
-            "message": message, "traceback": traceback}
+            "message": message, "traceback": traceback, "lessons": list(dict(report.user_properties).get("lessons", []))}
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ import ast
 import functools
 from pathlib import Path
 
-from .layout import lessons
+from .layout import CONCEPTS, lessons
 
 REFERENCE = Path(__file__).resolve().parents[1]
 
@@ -116,3 +116,15 @@ def lessons_reached(name, root=REFERENCE):
             seen.add(current)
             todo += sorted(edges.get(current, ()) - seen)
     return [lesson for lesson in lessons() if lesson in seen]
+
+
+@functools.lru_cache(maxsize=None)
+def public_names(root=REFERENCE):
+    """`concept module -> the public names its files define at top level` (`"cam"` -> {"grad_cam", ...})."""
+    out = {name: set() for name in CONCEPTS}
+    for module, path in _module_files(root).items():
+        top = module.split(".")[0]
+        if top in out:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            out[top] |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
+    return out

@@ -15,7 +15,7 @@ import inspect
 import textwrap
 
 from .exercises.stubs import MARKER, stub_marker
-from .reach import lessons_reached
+from .reach import lessons_reached, public_names
 
 
 def called_functions(test):
@@ -51,13 +51,51 @@ def stub_name(function):
     return stub_marker(tree.body[0])
 
 
-def first_unwritten(test, impl):
-    """The first stub among the lessons `test` reaches on `impl`, as `"module.name"`, or None.
+def reached_functions(item):
+    """The `(module, name)` pairs a collected test reaches: its body's `impl.<module>.<name>`, then the
+    concept functions its parameters name (`"grad_cam"` for `getattr(impl.cam, method)`, or a
+    `lambda impl: impl.metrics.RootMeanSquaredError()`)."""
+    found = list(called_functions(getattr(item, "function", item)))  # a test item, or a bare test function
+    callspec = getattr(item, "callspec", None)
+    for value in (callspec.params.values() if callspec else ()):
+        for name in _names_in(value):
+            for pair in _concept_pairs(name):
+                if pair not in found:
+                    found.append(pair)
+    return found
+
+
+def _names_in(value):
+    if isinstance(value, str):
+        return [value]
+    code = getattr(value, "__code__", None)
+    return list(code.co_names) if code is not None else []
+
+
+def _concept_pairs(name):
+    owners = [module for module, defined in public_names().items() if name in defined]
+    return [(owners[0], name)] if len(owners) == 1 else []
+
+
+def lessons_of(item):
+    """The lessons a collected test reaches (`reach`), in study order: what it tests of the learner's code."""
+    return sorted({lesson for module, name in reached_functions(item) for lesson in lessons_reached(f"{module}.{name}")},
+                  key=_lesson_order().get)
+
+
+def _lesson_order():
+    from .layout import lessons
+
+    return {name: i for i, name in enumerate(lessons())}
+
+
+def first_unwritten(item, impl):
+    """The first stub among the lessons a collected test reaches on `impl`, as `"module.name"`, or None.
 
     A module the learner's package lacks counts as unwritten (`"module"`), as the `impl` fixture
     says when the test asks for it; a name the module lacks is left for the test to report.
     """
-    for module_name, name in called_functions(test):
+    for module_name, name in reached_functions(item):
         try:
             module = getattr(impl, module_name)
         except NotImplementedError as error:

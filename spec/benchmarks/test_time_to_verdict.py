@@ -1,11 +1,13 @@
 """Time to verdict in learning mode: from "check" to the claim's status, as a learner waits for it.
 
-Four numbers (seconds, one round each: a learner's wait is one cold start, not a mean of warm ones):
+Eight numbers (seconds, one round each: a learner's wait is one cold start, not a mean of warm ones):
 
     cold single claim      `grimoire exercises check DIR --claim dense-params-formula`, a new process,
                            no warm checker running (`GRIMOIRE_CHECK_SERVER=0`)
     warm checker           the same command from a new shell while the warm checker runs (what a
                            learner gets after `exercises init`, which starts it)
+    solution, warm         `exercises solution params.dense_params` from a new shell, the checker running
+    list, warm             `exercises list` from a new shell, the checker running
     warm re-check          the same claim again in a process that already ran it, after a save (--watch)
     fresh stubs            `grimoire exercises check DIR` on a package just written by `init`: every claim
     trained fixture, cold  `--claim convnet-learns` with an empty fixture cache: trains the convnet
@@ -66,23 +68,51 @@ def test_cold_single_claim(benchmark, learner):
     _record(benchmark, benchmark.stats.stats.max, COLD_TARGET)
 
 
-def test_single_claim_with_the_warm_checker(benchmark, learner):
-    """A new process asks the warm checker that `init` started: Python and the CLI, then the claim's tests."""
+@pytest.fixture(scope="module")
+def warm_checker():
+    """A warm checker as `init` starts it, for the rows that ask it; its environment for the clients."""
     runtime = tempfile.mkdtemp(prefix="gw-", dir="/tmp")  # short: pytest's tmp paths are too long for a socket
     env = {server.RUNTIME_DIR: runtime, server.OFF: "1"}
     path = server.socket_path(environ={**os.environ, **env})
     process = server.start(path, idle=300, environ={**os.environ, **env})
     try:
         server.wait_until_ready(process, path, timeout=600)  # a bound on a loaded machine, not a measurement
-        result = benchmark.pedantic(_cli, args=(learner, "dense-params-formula", env), rounds=1, iterations=1)
+        yield env
     finally:
         server.stop(path)
         process.wait(60)
         shutil.rmtree(runtime, ignore_errors=True)
 
+
+def test_single_claim_with_the_warm_checker(benchmark, learner, warm_checker):
+    """A new process asks the warm checker that `init` started: Python and the CLI, then the claim's tests."""
+    result = benchmark.pedantic(_cli, args=(learner, "dense-params-formula", warm_checker), rounds=1, iterations=1)
+
     assert "answered by the warm checker" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
     assert "verified  dense-params-formula" in result.stdout
     _record(benchmark, benchmark.stats.stats.max, COLD_TARGET)
+
+
+def _exercises(env, *args):
+    command = [sys.executable, "-m", "grimoire.tooling.cli", "exercises", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **COLD, **env})
+
+
+def test_solution_from_the_warm_checker(benchmark, learner, warm_checker):
+    """`solution params.dense_params` from a new shell: the function's own tests run warm, then both versions print."""
+    result = benchmark.pedantic(_exercises, args=(warm_checker, "solution", "params.dense_params", "--dir", learner),
+                                rounds=1, iterations=1)
+
+    assert "answered by the warm checker" in result.stdout and "# The reference's" in result.stdout, result.stdout[-2000:]
+    _record(benchmark, benchmark.stats.stats.max, WARM_TARGET)
+
+
+def test_list_from_the_warm_checker(benchmark, learner, warm_checker):
+    """`list` from a new shell: the claims no stub or memory settles run warm, the rest are read."""
+    result = benchmark.pedantic(_exercises, args=(warm_checker, "list", learner), rounds=1, iterations=1)
+
+    assert "answered by the warm checker" in result.stdout and "verified  dense-params-formula" in result.stdout, result.stdout[-2000:]
+    _record(benchmark, benchmark.stats.stats.max)
 
 
 def test_warm_recheck_after_a_save(benchmark, learner):

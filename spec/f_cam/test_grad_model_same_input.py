@@ -75,3 +75,16 @@ def test_a_reloaded_model_gives_the_same_gradient_model_outputs(impl, shapes, tm
     again = impl.cam.grad_cam_details(reloaded, images)
     for field in ("features", "scores", "gradients", "heatmaps"):
         np.testing.assert_allclose(getattr(again, field), getattr(original, field), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32", "int64"])
+def test_integer_images_reach_the_model_unscaled_as_predict_gives_them(impl, small, rng, dtype):
+    """The model gets the images it would get from predict: integer pixels as float32 with the same values, never divided by 255."""
+    pixels = rng.integers(0, 256, size=(3, 8, 8, 1)).astype(dtype)
+    as_float = impl.cam.grad_cam_details(small, pixels.astype("float32"), score="probability")
+    as_int = impl.cam.grad_cam_details(small, pixels, score="probability")
+    np.testing.assert_allclose(as_int.maps, as_float.maps, rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    np.testing.assert_allclose(as_int.scores, small.predict(pixels, verbose=0), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    # Test power: the rescaled images would be another input altogether.
+    rescaled = impl.cam.grad_cam_details(small, pixels / 255.0, score="probability")
+    assert not np.allclose(rescaled.scores, as_int.scores, rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)

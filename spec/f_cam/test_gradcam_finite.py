@@ -73,3 +73,15 @@ def test_a_saturated_probability_gives_zeros_not_nan(impl, rng):
     assert impl.cam.grad_cam(model, images).max() == pytest.approx(1.0)  # the logit map is still there
     picture = impl.cam.overlay(images[0], impl.cam.upsample(heatmaps[0], (8, 8)))
     assert picture.dtype == np.uint8 and picture.shape == (8, 8, 3)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_the_smallest_image_that_keeps_a_map_gives_a_finite_one_pixel_heatmap(impl, jit_compile):
+    """4x4 leaves c2 a 1x1 map (3x3 conv, 2x2 pool): a one-position heatmap, finite, in [0, 1]; 3x3 is refused (cam-errors)."""
+    model = keras.Sequential(
+        [keras.Input((None, None, 1)), L.Conv2D(2, 3, name="c1"), L.MaxPooling2D(), L.Conv2D(2, 1, name="c2"),
+         L.GlobalAveragePooling2D(), L.Dense(3)]
+    )
+    heatmaps = impl.cam.grad_cam(model, np.ones((1, 4, 4, 1)), jit_compile=jit_compile)
+    assert heatmaps.shape == (1, 1, 1)
+    assert np.all(np.isfinite(heatmaps)) and 0.0 <= float(heatmaps.min()) <= float(heatmaps.max()) <= 1.0

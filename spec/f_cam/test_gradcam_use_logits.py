@@ -174,3 +174,11 @@ def test_a_separate_softmax_layer_is_skipped_too(impl, rng):
         impl.cam.grad_cam_details(without, images).maps,
         atol=ATOL_SAME_GRAPH,
     )
+
+
+def test_a_softmax_inside_call_is_explained_as_a_probability_when_asked(impl, rng):
+    """keras.ops.softmax inside a subclass's call(): no logits to reach, so score="probability" explains the model's own output."""
+    model = nets.subclassed(nets.cnn_layers(), "inline-softmax")
+    images = rng.uniform(0, 1, size=(2, 12, 12, 2)).astype("float32")
+    result = impl.cam.grad_cam_details(model, images, score="probability")
+    np.testing.assert_allclose(result.scores, keras.ops.convert_to_numpy(model(images)), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)

@@ -83,6 +83,18 @@ def test_the_first_stub_a_test_reaches_is_named(module_file):
     assert unwritten.first_unwritten(written_only.test_it, impl) is None
 
 
+def test_a_parametrized_test_reaches_the_functions_its_parameters_name(module_file):
+    """`getattr(impl.cam, method)` with `method="grad_cam"`, or a lambda handed `impl`: the parameters say what it calls."""
+    tests = module_file("def test_it(impl, method, make):\n    getattr(impl.cam, method)\n    make(impl)\n")
+    item = types.SimpleNamespace(function=tests.test_it, callspec=types.SimpleNamespace(
+        params={"method": "grad_cam", "make": lambda impl: impl.metrics.RootMeanSquaredError(), "padding": "valid"}))
+
+    assert unwritten.reached_functions(item) == [("cam", "grad_cam"), ("metrics", "RootMeanSquaredError")]
+    lessons = unwritten.lessons_of(item)
+    assert "cam.gradcam.GradCAM.combine" in lessons and "metrics.RootMeanSquaredError.result" in lessons
+    assert "cam.layercam.LayerCAM.combine" not in lessons and "params.dense_params" not in lessons
+
+
 CATALOGUE = """
 [sections]
 A = "Only"

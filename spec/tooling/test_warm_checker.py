@@ -189,7 +189,7 @@ def _cli(env, *args):
 
 
 def test_a_new_shell_gets_its_verdict_from_the_warm_checker(runtime, learner):
-    """init's checker answers later checks: the verdict, then a wrong formula's failure after a save."""
+    """init's checker answers later checks: the verdict, the solution, the list, then a wrong formula's failure after a save."""
     env = _private(runtime)
     path = server.socket_path(environ=env)
     process = server.start(path, idle=120, environ=env)
@@ -197,6 +197,8 @@ def test_a_new_shell_gets_its_verdict_from_the_warm_checker(runtime, learner):
         server.wait_until_ready(process, path, READY_WITHIN)
 
         first = _cli(env, "check", str(learner), "--claim", "dense-params-formula")
+        solution = _cli(env, "solution", "params.dense_params", "--dir", str(learner))
+        listed = _cli(env, "list", str(learner))
         params = learner / "params.py"
         text = params.read_text(encoding="utf-8")
         written = "return input_size * output_size + (output_size if use_bias else 0)"
@@ -216,6 +218,9 @@ def test_a_new_shell_gets_its_verdict_from_the_warm_checker(runtime, learner):
 
     assert "answered by the warm checker" in first.stdout and "verified  dense-params-formula" in first.stdout, first.stdout + first.stderr
     assert first.returncode == 0
+    assert "answered by the warm checker" in solution.stdout and solution.returncode == 0, solution.stdout + solution.stderr
+    assert solution.stdout.index("# Yours") < solution.stdout.index("# The reference's")
+    assert "answered by the warm checker" in listed.stdout and "verified  dense-params-formula" in listed.stdout, listed.stdout
     assert "answered by the warm checker" in second.stdout and "failing   dense-params-formula" in second.stdout, second.stdout
     assert "actual (your code):" in second.stdout and second.returncode != 0
     assert wrong.returncode == 1 and "grimoire exercises check: Argument `claim` must be a claim id" in wrong.stderr

@@ -1,17 +1,20 @@
 """Checking a learner's package: the spec run through `--impl`, then a summary a learner can read.
 
 A check of one claim or one section runs in this process, without xdist (see `runner`); a check of
-everything uses the workers. Pytest's own output is kept out of the way: the summary shows the
-selected claims only, the first failure with its assertion (actual against expected), the command
-that prints the hint, and the next function to write.
+everything uses the workers. Pytest's own output is kept out of the way: the summary shows each
+selected claim with how many of its tests pass and the function it waits on, the first failure with
+its assertion (actual against expected) and, when a catalogued classic mistake fails the same tests
+with the same values, its name (`diagnose`), then the command that prints the hint.
 
-Validation claims (`*-errors`) are not run in exercise mode: the stubs keep the reference's argument
-checks, so they count as solved.
+Validation claims (`*-errors`) are left out of a check of a section or of everything: their checks are
+support, shipped solved (`grimoire/arguments.py`, `refusals.py`), so they hold whatever the lessons'
+bodies are. `--claim` runs one anyway.
 """
 
 import json
 import re
 import tempfile
+import textwrap
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from ..ledger import Catalogue, scan_claim_markers
 from ..project import project_root
 from . import runner
 from .path import is_validation
+from .records import claim_line, waits_on
 
 SMALL = 12  # up to this many claims, one line each; more, and only the counts
 
@@ -47,10 +51,15 @@ def select_claims(catalogue, *, section=None, claim=None):
     return list(catalogue.claims)
 
 
-def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir):
-    """The pytest arguments that check `impl` on `claims` and write the two JSON files."""
+def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir, nodes=None):
+    """The pytest arguments that check `impl` on `claims` and write the two JSON files.
+
+    `nodes`: test node ids to run instead of the claims' whole files (a replay of some tests).
+    """
     args = [f"--impl={Path(impl).resolve()}", f"--ledger-json={ledger_json}", f"--outcomes-json={report_json}",
             "-m", "not tooling", "-q", "--tb=short", "-rN", "-p", "no:randomly", *LEAN]
+    if nodes:
+        return args + [f"--claims={','.join(claims)}", *nodes]
     files = sorted({
         path.relative_to(Path(spec_dir).parent).as_posix()
         for path, ids in scan_claim_markers(spec_dir).items()
@@ -61,12 +70,12 @@ def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir):
     return args + [f"--claims={','.join(claims)}", *files]
 
 
-def run_check(impl, claims, *, in_process=True, parallel=True):
+def run_check(impl, claims, *, in_process=True, parallel=True, nodes=None):
     """Runs the spec on `claims` against `impl`; returns `(exit code, ledger, records, pytest output)`."""
     root = project_root()
     with tempfile.TemporaryDirectory(prefix="grimoire-check-") as tmp:
         ledger_json, report_json = Path(tmp, "ledger.json"), Path(tmp, "tests.json")
-        args = check_arguments(impl, claims, ledger_json, report_json, spec_dir=root / "spec")
+        args = check_arguments(impl, claims, ledger_json, report_json, spec_dir=root / "spec", nodes=nodes)
         if in_process:
             code, output = runner.run_in_process(args, impl=impl)
         else:
@@ -76,7 +85,7 @@ def run_check(impl, claims, *, in_process=True, parallel=True):
     return code, ledger, records, output
 
 
-def progress(ledger, records, claims, catalogue, *, solved=()):
+def progress(ledger, records, claims, catalogue, *, solved=(), mistake=None):
     """The summary of a check: claim lines, the first failure, the next function, the count.
 
     Args:
@@ -84,39 +93,32 @@ def progress(ledger, records, claims, catalogue, *, solved=()):
         records: the `--outcomes-json` records of the run.
         claims: the claim ids the learner asked about, in catalogue order.
         catalogue: the claim catalogue.
-        solved: validation claims left out of the run (the stubs hold their checks).
+        solved: validation claims left out of the run (the support holds their checks).
+        mistake: a `plant.Mistake` that fails the first failing claim's tests the same way, or None.
     """
     status = {row["id"]: row["status"] for row in ledger["claims"]}
     lines = []
     if len(claims) <= SMALL:
         width = max(len(c) for c in claims)
-        lines += [f"  {status.get(c, 'untested'):9} {c:{width}}  {_needs(c, records) if status.get(c) == 'pending' else ''}".rstrip()
+        lines += [f"  {status.get(c, 'untested'):9} {c:{width}}  {claim_line(c, status.get(c), records)}".rstrip()
                   for c in claims]
     failing = [c for c in claims if status.get(c) == "failing"]
     if failing:
-        lines += _first_failure(catalogue.claims[failing[0]], records, catalogue)
+        lines += _first_failure(catalogue.claims[failing[0]], records, catalogue, mistake)
     pending = [c for c in claims if status.get(c) == "pending"]
     if pending and not failing:
-        first = _needs(pending[0], records, bare=True)
+        first = waits_on(pending[0], records)
         lines += ["", f"Next: write {first} (claim {pending[0]} waits on it)." if first else f"Next: claim {pending[0]}."]
     counts = Counter(status.get(c, "untested") for c in claims)
     rest = ", ".join(f"{n} {s}" for s, n in counts.items() if s != "verified")
     lines += ["", f"{counts.get('verified', 0)} of {len(claims)} claims verified" + (f" ({rest})" if rest else "")]
     if solved:
-        lines.append(f"{len(solved)} validation claims ({', '.join(solved)}) come solved: your stubs keep the argument checks.")
+        some = f"{len(solved)} validation claims ({', '.join(solved)}) come" if len(solved) > 1 else f"1 validation claim ({solved[0]}) comes"
+        lines.append(f"{some} solved: their checks are support, run before your lessons.")
     return "\n".join(lines)
 
 
-def _needs(claim_id, records, *, bare=False):
-    """The first stub a pending test of the claim reached (`params.dense_params`), as `waits on ...`."""
-    for record in records:
-        if claim_id in record["claims"] and record["outcome"] == "pending":
-            name = record["message"].removeprefix("pending: write ").strip()
-            return name if bare else f"(waits on {name})"
-    return ""
-
-
-def _first_failure(claim, records, catalogue):
+def _first_failure(claim, records, catalogue, mistake=None):
     lines = ["", f"First failing claim: {claim.id} ({claim.section}. {catalogue.sections[claim.section]})",
              f"  {claim.statement}"]
     # The claim's own test module (test_<id>.py) first: it states the claim most directly.
@@ -128,15 +130,38 @@ def _first_failure(claim, records, catalogue):
     if failed:
         lines += [f"  test: {failed[0]['nodeid']}", "", _indent(readable(failed[0]["traceback"] or failed[0]["message"]))]
         lines += _actual_expected(failed[0]["traceback"] or failed[0]["message"])
+    if mistake is not None:
+        lines += ["", f"  This is what the classic mistake `{mistake.id}` gives (the same tests fail with the same values):",
+                  textwrap.fill(" ".join(mistake.explanation.split()), 100, initial_indent="    ", subsequent_indent="    ")]
     if claim.hint:
         lines += ["", f"  Stuck? `grimoire exercises hint {claim.id}` prints a hint."]
     return lines
 
 
 def readable(traceback):
-    """A failure's text without what helps the spec's authors, not a learner (xdist banners, blobs)."""
+    """A failure's text without what helps the spec's authors, not a learner.
+
+    Left out: xdist banners, Hypothesis' reproduce blobs, the `@given(` frame Hypothesis adds in
+    front of the test's own, and pytest's `+ where <function ... at 0x...>` explanations.
+    """
     drop = ("[gw", "@reproduce_failure", "You can reproduce this example", "reproduce_failure(")
-    return "\n".join(line for line in traceback.splitlines() if not any(d in line for d in drop))
+    lines = [line for line in traceback.splitlines() if not any(d in line for d in drop) and not _WHERE.match(line)]
+    out, skip_blank = [], False
+    for line in lines:
+        if line.strip() == "@given(":
+            if out and _FRAME.match(out[-1].strip()):
+                out.pop()  # the location line of Hypothesis' frame
+            skip_blank = True
+            continue
+        if skip_blank and not line.strip():
+            continue
+        skip_blank = False
+        out.append(line)
+    return "\n".join(out)
+
+
+_WHERE = re.compile(r"^E\s+\+\s+(where|and)\b.*(?: at 0x[0-9a-f]+|<module )")
+_FRAME = re.compile(r"^\S.*:\d+: in \w+$")
 
 
 _COMPARISON = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) (==|!=|<=|>=|<|>|is) (.+)$")
@@ -153,6 +178,17 @@ def _actual_expected(traceback):
         if match and match.group(2) == "==":
             return ["", f"  actual (your code):      {match.group(1)}", f"  expected (the claim's):  {match.group(3)}"]
     return []
+
+
+def _diagnosed(ledger, claims, records, in_process):
+    """The classic mistake behind the first failing claim, when a few claims ran here; else None."""
+    status = {row["id"]: row["status"] for row in ledger["claims"]}
+    failing = [c for c in claims if status.get(c) == "failing"]
+    if not failing or not in_process or len(claims) > SMALL:
+        return None
+    from .diagnose import likely_mistake
+
+    return likely_mistake(failing[0], records, run=run_check)
 
 
 def _indent(text, prefix="  "):
@@ -189,7 +225,10 @@ def check(impl, *, section=None, claim=None, parallel=True, in_process=None, tip
         print(output[-5000:])
         print("grimoire: the spec did not run to the end (see pytest's output above).")
         return code or 1
-    print(progress(ledger, records, claims, catalogue, solved=solved))
+    from . import standing
+
+    standing.remember(impl, ledger, records)  # for `grimoire exercises list`
+    print(progress(ledger, records, claims, catalogue, solved=solved, mistake=_diagnosed(ledger, claims, records, in_process)))
     if in_process and tip:
         # Most of a one-claim check is starting Python and importing TensorFlow (about 10 s on 2 cores).
         only = f"--claim {claim}" if claim is not None else f"--section {section}"

@@ -1,18 +1,27 @@
-"""What to do next, a hint on request, the reference's solution after success.
+"""What to do next, a hint on request, the reference's solution after success, a stub put back.
 
     grimoire exercises [next] [DIR]     the next function to write, its claim, the docs, the command
     grimoire exercises hint [ID]        the hint of a claim (default: the next step's)
-    grimoire exercises solution FN      the reference's code of FN, once its claims verify in DIR
+    grimoire exercises solution FN      yours next to the reference's FN, once the tests that check FN pass
+    grimoire exercises reset FN         FN back to its stub (yours is kept in DIR/.grimoire/reset/)
+    grimoire exercises list [DIR]       every claim by section (see `standing`)
 """
 
 import ast
+import textwrap
+import time
 from pathlib import Path
 
+from ..files import write_text_atomically
+from ..layout import LESSONS, is_lesson, lessons
 from ..ledger import Catalogue
 from ..project import project_root
 from .check import run_check
 from .generate import REFERENCE
 from .path import docs_section, exercise_path, next_step
+from . import standing
+from .standing import lesson_file
+from .stubs import definitions, function_bodies, is_stub, stub_source
 
 DEFAULT_DIR = "mine"
 
@@ -84,17 +93,88 @@ def reference_source(function):
     return ast.get_source_segment(source, nodes[0], padded=True)
 
 
-def solution(function, *, impl=DEFAULT_DIR):
-    """`(exit code, text)`: the reference's code of `function` once its claims verify in `impl`, else why not."""
+def solution(function, *, impl=DEFAULT_DIR, run=run_check):
+    """`(exit code, text)`: the learner's `function` next to the reference's, once its own tests pass.
+
+    Its own tests are those that reach it (each test's `lessons`), in the claims it moves, taken in
+    study order: the first claim where such a test passes opens the solution, unless one of them fails.
+    A test that waits on another stub does not count either way.
+    """
     steps = {s["function"]: s for s in exercise_path()}
     if function not in steps:
         known = ", ".join(list(steps)[:5])
-        raise ValueError(f"Argument `function` must be a function on the exercise path (e.g. {known}). Received: {function!r}")
-    claims = [steps[function]["claim"]]  # the claim where the function comes up on the path
-    code, ledger, _, _ = run_check(impl, claims)
-    status = {row["id"]: row["status"] for row in (ledger or {"claims": []})["claims"]}
-    missing = [c for c in claims if status.get(c) != "verified"]
-    if missing:
-        return 1, (f"The solution of {function} opens once its claims verify in {impl}; not yet: "
-                   + ", ".join(f"{c} ({status.get(c, 'not run')})" for c in missing))
-    return 0, f"# The reference's {function}, next to yours:\n\n" + reference_source(function)
+        raise ValueError(f"Argument `function` must be a lesson on the exercise path (e.g. {known}). Received: {function!r}")
+    path, name = lesson_file(impl, function)
+    mine = function_bodies(path.read_text(encoding="utf-8")).get(name) if path else None
+    if mine is None or is_stub(path.read_text(encoding="utf-8"), name):
+        return 1, f"The solution of {function} opens once you have written it and its tests pass; it is still a stub in {impl}."
+    waiting = set()
+    for claim in steps[function]["claims"]:
+        _, _, records, _ = run(impl, [claim])
+        own = [r for r in records if function in r.get("lessons", ())]
+        failed = [r for r in own if r["outcome"] == "failed"]
+        if failed:
+            return 1, (f"The solution of {function} opens once its tests pass; not yet: {failed[0]['nodeid']} fails "
+                       f"(claim {claim}). See why: grimoire exercises check {impl} --claim {claim}")
+        if any(r["outcome"] == "passed" for r in own):
+            return 0, _side_by_side(function, path, mine)
+        waiting |= {r["message"].removeprefix("pending: write ") for r in own if r["outcome"] == "pending"}
+    return 1, (f"The solution of {function} opens once a test that checks it passes; every one of them waits on "
+               f"another function first: {', '.join(sorted(waiting)) or 'none ran'}.")
+
+
+def _side_by_side(function, path, mine):
+    module, _ = _split(function)
+    reference = (REFERENCE / Path(*module.split("."))).with_suffix(".py")
+    return "\n".join([f"# Yours ({path}):", "", _dedent(mine), "", f"# The reference's ({reference}):", "",
+                      _dedent(reference_source(function))])
+
+
+def _dedent(source):
+    return textwrap.dedent(source).rstrip()
+
+
+def reset(function, *, impl=DEFAULT_DIR):
+    """Puts `function`'s stub back in the package at `impl`; returns where the learner's version was kept.
+
+    The learner's definition is saved first, to `.grimoire/reset/<function>.<time>.py`; the module is
+    then rewritten atomically with the generator's stub in its place (signature, guard, docstring, raise).
+    """
+    if not is_lesson(function):
+        raise ValueError(f"Argument `function` must be a lesson (e.g. {lessons()[0]}). Received: {function!r}")
+    path, name = lesson_file(impl, function)
+    if path is None:
+        raise ValueError(f"Argument `impl` must hold the module of {function}. Received: impl={str(impl)!r}")
+    text = path.read_text(encoding="utf-8")
+    mine, lines = _definition_lines(text, name), text.splitlines(keepends=True)
+    if mine is None:
+        raise ValueError(f"{path} has no definition of {name}; nothing to reset.")
+    module, _ = _split(function)
+    reference = (REFERENCE / Path(*module.split("."))).with_suffix(".py").read_text(encoding="utf-8")
+    stub = stub_source(reference, module=module, lessons=[n for n in LESSONS[module]])
+    first, last = _definition_lines(stub, name)
+    replacement = stub.splitlines(keepends=True)[first:last]
+    saved = Path(impl, ".grimoire", "reset", f"{function}.{time.strftime('%Y%m%d-%H%M%S')}.py")
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(saved, "".join(lines[mine[0]:mine[1]]))
+    write_text_atomically(path, "".join(lines[: mine[0]] + replacement + lines[mine[1]:]))
+    return saved
+
+
+def _definition_lines(source, name):
+    """`(first, end)` line indices (0-based, end exclusive) of definition `name`, decorators included."""
+    for qualified, node in definitions(ast.parse(source).body):
+        if qualified == name:
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+            return first, node.end_lineno
+    return None
+
+
+def list_claims(impl, *, run=run_check):
+    """`grimoire exercises list DIR`: every claim by section, and what to do next."""
+    if not (Path(impl) / "__init__.py").is_file():
+        raise ValueError(f"Argument `impl` must be a package directory (with __init__.py). Received: impl={str(impl)!r}. "
+                         "Create one with `grimoire exercises init DIR`.")
+    catalogue = Catalogue.load(project_root() / "spec" / "claims.toml")
+    rows, checked = standing.standing(impl, run=run, catalogue=catalogue)
+    return standing.render(rows, catalogue, impl, checked)

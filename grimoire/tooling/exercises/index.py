@@ -6,6 +6,7 @@ from pathlib import Path
 from ..layout import CONCEPTS
 from ..ledger import scan_claim_markers
 from ..project import project_root
+from ..reach import public_names
 from ..unwritten import impl_attribute
 
 REFERENCE = Path(__file__).resolve().parents[2]
@@ -43,8 +44,10 @@ def spec_index(spec_dir=None):
         tests = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
         module_ids = [i for n in tree.body if _assigns(n, "pytestmark") for i in _claim_ids(n)]
         in_tests = set()
+        constants = {target.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                     for target in node.targets if isinstance(target, ast.Name)}
         for test in tests:
-            calls = _impl_calls(test)
+            calls = _impl_calls(test, constants=constants)
             in_tests |= {id(n) for n in ast.walk(test)}
             for claim_id in [i for d in test.decorator_list for i in _claim_ids(d)] or module_ids or file_ids:
                 uses.setdefault(claim_id, set()).update(calls)
@@ -56,44 +59,49 @@ def spec_index(spec_dir=None):
     return {k: {"files": v["files"], "functions": sorted(v["functions"])} for k, v in index.items()}
 
 
-def _impl_calls(tree, skip=()):
+def _impl_calls(tree, skip=(), constants=None):
     """The concept functions reached under `tree`, as dotted names (`"params.dense_params"`).
 
-    Two shapes: `impl.<module>.<name>`, and `lambda p: p.<name>(...)` handed `impl.<module>` by the
-    test (a parametrized call); a lambda's name is matched to the concept module defining it.
-    Support modules (`impl.digits.load`) are not exercises, so they are left out.
+    Three shapes: `impl.<module>.<name>`; `lambda p: p.<name>(...)` handed `impl.<module>` by the
+    test (a parametrized call), whose name is matched to the concept module defining it; and
+    `getattr(impl.<module>, name)`, whose names are the strings the test (its parameters, the
+    module-level lists it reads) holds that `<module>` defines. Support modules
+    (`impl.digits.load`) are not exercises, so they are left out.
     """
     found = set()
     for node in ast.walk(tree):
         if id(node) in skip:
             continue
+        module = _getattr_module(node)
+        if module in CONCEPTS:
+            found |= {f"{module}.{s}" for s in _strings(tree, constants or {}) if s in public_names()[module]}
         pair = impl_attribute(node)
-        if pair and pair[0] in CONCEPTS and pair[1] in _public_names()[pair[0]]:
+        if pair and pair[0] in CONCEPTS and pair[1] in public_names()[pair[0]]:
             found.add(".".join(pair))  # a constant (`filters.SOME_STD`) is no exercise
         elif isinstance(node, ast.Lambda):
             names = {a.arg for a in node.args.args}
             for inner in ast.walk(node.body):
                 if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id in names:
-                    owners = [m for m, defined in _public_names().items() if inner.attr in defined]
+                    owners = [m for m, defined in public_names().items() if inner.attr in defined]
                     if len(owners) == 1:
                         found.add(f"{owners[0]}.{inner.attr}")
     return found
 
 
-_PUBLIC = {}
+def _getattr_module(node):
+    """`"cam"` for the call `getattr(impl.cam, ...)`, else None."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" and node.args
+            and isinstance(node.args[0], ast.Attribute) and isinstance(node.args[0].value, ast.Name)
+            and node.args[0].value.id == "impl"):
+        return node.args[0].attr
+    return None
 
 
-def _public_names(reference=REFERENCE):
-    """`concept module -> the public names its stubs define` (top-level functions and classes)."""
-    if not _PUBLIC:
-        for name in CONCEPTS:
-            defined = set()
-            for path in _module_files(reference, name):
-                tree = ast.parse(path.read_text(encoding="utf-8"))
-                defined |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-                            and not n.name.startswith("_")}
-            _PUBLIC[name] = defined
-    return _PUBLIC
+def _strings(tree, constants):
+    """The string constants under `tree`, and in the module-level constants it names."""
+    nodes = list(ast.walk(tree))
+    nodes += [n for name in {n.id for n in nodes if isinstance(n, ast.Name)} & constants.keys() for n in ast.walk(constants[name])]
+    return {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)}
 
 
 def _claim_ids(tree):

@@ -97,13 +97,15 @@ def exercises_guide(catalogue=None, index=None):
     out = [
         "# Exercises",
         "",
-        "Each public function of this package ends in `raise NotImplementedError(\"exercise: ...\")`: write",
-        "them one at a time. `grimoire exercises next` names the next one, its claim and the docs section",
-        "to read; `grimoire exercises check . --claim <id>` checks it in seconds (`--watch` keeps checking).",
-        "A claim whose functions you have not written yet is `pending`; anything that runs and is wrong",
-        "is `failing`, with the assertion shown. The study text is in the repository's `docs/`.",
+        "The lessons of this package end in `raise NotImplementedError(\"exercise: ...\")`: write them one",
+        "at a time. Everything else is support, shipped solved: it checks arguments and calls your lessons.",
+        "`grimoire exercises next` names the next lesson, its claim and the docs section to read;",
+        "`grimoire exercises check . --claim <id>` checks it in about a second (`--watch` keeps checking);",
+        "`grimoire exercises list .` shows every claim. A claim whose lessons you have not written yet is",
+        "`pending`; anything that runs and is wrong is `failing`, with the assertion shown (and the classic",
+        "mistake it matches, when one does). The study text is in the repository's `docs/`.",
         "",
-        "Validation claims (`*-errors`) come solved: the stubs keep the argument checks of the reference.",
+        "Validation claims (`*-errors`) come solved: their checks are support, run before your lessons.",
         "",
         "## The path",
         "",
@@ -115,7 +117,7 @@ def exercises_guide(catalogue=None, index=None):
             entry = index.get(claim.id, {"files": [], "functions": []})
             out += ["", f"### `{claim.id}`", "", claim.statement]
             if is_validation(claim.id):
-                out += ["", "Comes solved: your stubs keep these argument checks."]
+                out += ["", "Comes solved: these checks are support, run before your lessons."]
             elif needs.get(claim.id):
                 out += ["", "Functions: " + ", ".join(f"`{f}`" for f in needs[claim.id])]
             section = docs_section(claim.id)

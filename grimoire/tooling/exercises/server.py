@@ -12,8 +12,9 @@ the old code), or with `grimoire exercises stop`. `--no-server` or `GRIMOIRE_CHE
 off. Between checks the learner's package is imported afresh (`runner.forget_package`), as in
 `--watch`.
 
-Protocol: the client sends one JSON line, `{"impl", "section", "claim"}` or `{"command": "stop"}`;
-the server answers with one JSON object, `{"code", "output"}` (or `{"declined": reason}`), and closes.
+Protocol: the client sends one JSON line, `{"job": "check", "impl", "section", "claim"}` (also
+`"list"` with `impl`, `"solution"` with `impl` and `function`) or `{"command": "stop"}`; the server
+answers with one JSON object, `{"code", "output"}` (or `{"declined": reason}`), and closes.
 """
 
 import contextlib
@@ -210,17 +211,40 @@ class Checker:
         if self.fingerprint_of(self.root) != self.code:
             self.running = False
             return {"declined": "the project's code or its libraries changed since this checker started"}
-        if not isinstance(request.get("impl"), str):
-            return {"declined": f"a check needs `impl`, a path. Received: {request!r}"}
-        from .check import check
-
+        if not isinstance(request.get("impl"), str) or request.get("job", "check") not in JOBS:
+            return {"declined": f"a question needs `impl`, a path, and a job among {sorted(JOBS)}. Received: {request!r}"}
         output = io.StringIO()
         with contextlib.redirect_stdout(output):
             try:
-                code = check(request["impl"], section=request.get("section"), claim=request.get("claim"), tip=False)
+                code = JOBS[request.get("job", "check")](request)
             except ValueError as error:  # a bad selection: the client exits with it, as a cold check does
                 return {"code": 2, "error": str(error), "output": output.getvalue()}
         return {"code": code, "output": output.getvalue()}
+
+
+def _check(request):
+    from .check import check
+
+    return check(request["impl"], section=request.get("section"), claim=request.get("claim"), tip=False)
+
+
+def _list(request):
+    from .guide import list_claims
+
+    print(list_claims(request["impl"]))
+    return 0
+
+
+def _solution(request):
+    from .guide import solution
+
+    code, text = solution(str(request.get("function")), impl=request["impl"])
+    print(text)
+    return code
+
+
+# What a client may ask (`job`), each printing its answer: a check, the list of claims, a solution.
+JOBS = {"check": _check, "list": _list, "solution": _solution}
 
 
 def warm_up():

@@ -72,26 +72,26 @@ def stub_source(source, *, module="module", lessons=(), keep=()):
     if not isinstance(source, str):
         raise TypeError(f"Argument `source` must be Python source text. Received: source of type {type(source).__name__}")
     tree = ast.parse(source)
-    definitions = dict(_functions(tree.body))
-    unknown = [name for name in [*lessons, *keep] if name not in definitions]
+    defined = dict(definitions(tree.body))
+    unknown = [name for name in [*lessons, *keep] if name not in defined]
     if unknown:
         raise ValueError(
             f"Arguments `lessons` and `keep` name functions that are not in module {module!r}: {unknown}. "
-            f"Known: {sorted(definitions)}"
+            f"Known: {sorted(defined)}"
         )
     stubbed = [name for name in lessons if name not in keep]
     lines = io.StringIO(source, newline="").readlines()  # lines as the tokenizer counts them
     edits = []
     for name in stubbed:
-        node = definitions[name]
+        node = defined[name]
         doc = _docstring(node)
         if doc:
             edits.append(_docstring_edit(lines, node.body[0]))
         body = node.body[1:] if doc else node.body
         if body:
             edits.append(_body_edit(lines, node, body, f'raise NotImplementedError("{MARKER}{module}.{name}")'))
-    for name in _only_for(stubbed, tree, definitions):
-        edits.append(_removal(lines, definitions[name]))
+    for name in _only_for(stubbed, tree, defined):
+        edits.append(_removal(lines, defined[name]))
     holders = {name.rsplit(".", 1)[0] for name in stubbed if "." in name}
     documented = ([tree] if stubbed else []) + [c for c in _classes(tree.body) if c.name in holders]
     edits += [_docstring_edit(lines, node.body[0]) for node in documented if _docstring(node)]
@@ -104,7 +104,7 @@ def stub_source(source, *, module="module", lessons=(), keep=()):
 
 def function_bodies(source):
     """`qualified name -> source of the whole definition` for every function and method in `source`."""
-    return {name: ast.get_source_segment(source, node, padded=True) for name, node in _functions(ast.parse(source).body)}
+    return {name: ast.get_source_segment(source, node, padded=True) for name, node in definitions(ast.parse(source).body)}
 
 
 def stub_marker(node):
@@ -130,7 +130,7 @@ def stub_marker(node):
 
 def is_stub(source, name):
     """Whether function `name` in `source` is still a stub (see `stub_marker`)."""
-    node = dict(_functions(ast.parse(source).body)).get(name)
+    node = dict(definitions(ast.parse(source).body)).get(name)
     return node is not None and stub_marker(node) is not None
 
 
@@ -148,17 +148,17 @@ def _private(name):
     return any(part.startswith("_") and not part.startswith("__") for part in name.split("."))
 
 
-def _functions(statements, prefix=""):
+def definitions(statements, prefix=""):
     """Yields (qualified name, node) for the functions and methods that run when called."""
     for node in statements:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             yield prefix + node.name, node
         elif isinstance(node, ast.ClassDef):
-            yield from _functions(node.body, f"{prefix}{node.name}.")
+            yield from definitions(node.body, f"{prefix}{node.name}.")
         else:
             # Definitions inside module-level if/try/with blocks.
             for field in ("body", "orelse", "finalbody", "handlers"):
-                yield from _functions(getattr(node, field, []) or [], prefix)
+                yield from definitions(getattr(node, field, []) or [], prefix)
 
 
 def _classes(statements):
