@@ -35,7 +35,7 @@ from keras import ops
 from keras.src.models.functional import Functional
 
 from . import gradients as backend_gradients
-from .capture import input_shape, probe
+from .capture import adopt_input_shape, input_shape, probe
 from .inputs import check_class_index, check_flag, check_image_size, check_images
 # SCORES, Plan and PreActivation are re-exported: methods written against base.py find them here.
 from .plan import SCORES, CapturedForward, Plan, PreActivation, _check_score, plan, select_output  # noqa: F401
@@ -273,6 +273,7 @@ def details(cls, model, images, *, layer_name=None, class_index=None, output=Non
     Every public `*_details` function goes through here, so each method takes the same options.
     The images and the class indices are refused here, before a layer is chosen or a lesson runs.
     """
+    adopt_input_shape(model, images)
     _check_model(model)
     checked = check_images(model, images)
     check_class_index(class_index, checked.shape[0], _check_output(model, output))

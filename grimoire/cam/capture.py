@@ -78,12 +78,48 @@ def input_shape(model):
     shapes = getattr(model, "_build_shapes_dict", None) or {}
     shape = shapes.get("input_shape") if len(shapes) == 1 else None
     if not isinstance(shape, (tuple, list)) or not all(d is None or isinstance(d, int) for d in shape):
+        if model in _FROM_IMAGES:
+            return _FROM_IMAGES[model]
         raise ValueError(
             f"Argument `model` must be built with a known input shape. Received: model {model.name!r} "
-            "without inputs. Start it with keras.Input(shape), call model.build((None, h, w, c)), or call "
-            "the model once on a batch of images."
+            "without inputs. Start it with keras.Input(shape), call model.build((None, h, w, c)), call "
+            "the model once on a batch of images, or pass the images to the CAM function (grad_cam(model, "
+            "images)), which takes the shape from them."
         )
     return (None, *tuple(shape)[1:])
+
+
+# Built models that know no input shape of their own (a pretrained subclass whose weights were set
+# after its own `build()`, never called on a keras.Input): the shape of the images they are explained on.
+_FROM_IMAGES = weakref.WeakKeyDictionary()
+
+
+def adopt_input_shape(model, images):
+    """Gives a built model with no input shape of its own that of `images`, `(None, h, w, c)`.
+
+    Nothing changes for a model that has one, or when `images` is not a batch of images (rank 4):
+    the usual checks then say what is wrong. Once adopted, other images must have the same size.
+    """
+    if not isinstance(model, keras.Model) or not model.built or model in _FROM_IMAGES:
+        return
+    try:
+        input_shape(model)
+        return
+    except ValueError:
+        pass
+    shape = getattr(images, "shape", None)
+    shape = tuple(shape) if shape is not None else tuple(_np_shape(images))
+    if len(shape) == 4 and all(isinstance(d, int) and d > 0 for d in shape[1:]):
+        _FROM_IMAGES[model] = (None, *shape[1:])
+
+
+def _np_shape(images):
+    import numpy as np
+
+    try:
+        return np.shape(images)
+    except (TypeError, ValueError):  # ragged nested lists: not images; check_images says so
+        return ()
 
 
 @contextlib.contextmanager

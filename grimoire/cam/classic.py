@@ -16,7 +16,7 @@ from keras import ops
 from .base import CamResult, check_class_index, check_images
 from .inputs import check_image_size
 from .steps import normalize
-from .capture import intercept, probe
+from .capture import adopt_input_shape, intercept, probe
 from .plan import select_output
 from .target import _check_model, layout
 
@@ -104,6 +104,7 @@ def cam_details(model, images, *, class_index=None, output=None):
         `CamResult`: `maps` is CAM itself (sum over c of W[c, k] * A[..., c]), `weights` the Dense
         column of each image's class `(batch, channels)`, `scores` the logits, `gradients` None.
     """
+    adopt_input_shape(model, images)
     _check_model(model)
     gap_call, dense = _head(model, output)
     num_classes = select_output(model, output).shape[-1]

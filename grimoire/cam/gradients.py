@@ -18,6 +18,8 @@ built is explained with its current weights, as on TensorFlow.
 TensorFlow is imported only on the TensorFlow backend, so `import grimoire.cam` works without it.
 """
 
+import functools
+
 import keras
 from keras import ops
 
@@ -200,7 +202,10 @@ def compile_step(step, model, signature, *, jit_compile=False, run_eagerly=False
         import tensorflow as tf
 
         specs = [tf.TensorSpec(shape, dtype, name=name) for shape, dtype, name in signature]
-        return tf.function(step, input_signature=specs, jit_compile=jit_compile)
+        # TensorFlow counts traces per Python code object, so every explainer of one class (one
+        # `_step` method) would share a count and warn of "retracing" after five, though each traces
+        # once. A partial has no code object of its own: each step is counted by itself.
+        return tf.function(functools.partial(step), input_signature=specs, jit_compile=jit_compile)
     return jax_compiled(step, model)
 
 

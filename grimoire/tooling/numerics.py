@@ -8,7 +8,8 @@ count of passed, failed, skipped and pending tests) against the first configurat
 
 Configurations (environment variables set for the run, extra pytest arguments):
 
-    default         nothing changed
+    default         nothing changed (oneDNN's default differs by CPU: on for AVX-512-class ones)
+    onednn-on       TF_ENABLE_ONEDNN_OPTS=1      (oneDNN's kernels, whatever the CPU's default)
     onednn-off      TF_ENABLE_ONEDNN_OPTS=0      (TensorFlow's own Eigen kernels)
     isa-avx2        ONEDNN_MAX_CPU_ISA=AVX2      (no AVX-512 code paths)
     isa-sse41       ONEDNN_MAX_CPU_ISA=SSE41     (no AVX at all)
@@ -37,6 +38,7 @@ from .project import project_root
 
 CONFIGS = {
     "default": ({}, []),
+    "onednn-on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, []),
     "onednn-off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, []),
     "isa-avx2": ({"ONEDNN_MAX_CPU_ISA": "AVX2"}, []),
     "isa-sse41": ({"ONEDNN_MAX_CPU_ISA": "SSE41"}, []),

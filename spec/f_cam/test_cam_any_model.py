@@ -8,6 +8,8 @@ from spec.f_cam import nets, oracles
 from spec.gradients import traces
 from spec.tolerances import ATOL_NORMALISED_MAPS, ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT, RTOL_SAME_GRAPH
 
+L = keras.layers
+
 pytestmark = pytest.mark.claim("cam-any-model")
 
 APIS = list(nets.BUILDERS)
@@ -113,3 +115,36 @@ def test_classic_cam_works_on_the_subclassed_twin(impl, layers, images):
         result = impl.cam.cam_details(nets.BUILDERS[api](layers), images)
         expected, _, atol = _cam_oracle(layers, images, result.class_index)
         np.testing.assert_allclose(result.maps / hw, expected, rtol=RTOL_FLOAT32_DOT, atol=atol, err_msg=api)
+
+
+@pytest.mark.runs_on("tensorflow", why="the retracing warning is tf.function's")
+def test_several_explainers_on_one_model_trace_once_each_without_a_retracing_warning(impl, rng):
+    """Seven explainers (four methods, two layers, probabilities) on one model: one trace each, no "retracing" warning.
+
+    TensorFlow counts traces per Python function; counted together, seven steps traced once each
+    would read as one step retraced seven times.
+    """
+    import logging
+
+    model = keras.Sequential([keras.Input((16, 16, 1)), L.Conv2D(4, 3, name="c1"), L.Conv2D(4, 3, name="c2"),
+                              L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax")])
+    images = rng.normal(size=(2, 16, 16, 1)).astype("float32")
+    seen = []
+    handler = logging.Handler()
+    handler.emit = seen.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for explain in (impl.cam.grad_cam, impl.cam.hires_cam, impl.cam.grad_cam_plus_plus, impl.cam.layer_cam):
+            explain(model, images)
+        for layer in ("c1", "c2"):
+            impl.cam.grad_cam(model, images, layer_name=layer)
+        impl.cam.grad_cam(model, images, score="probability")
+    finally:
+        logger.removeHandler(handler)
+
+    steps = [impl.cam.explainer(cls, model, **options) for cls, options in [
+        (impl.cam.GradCAM, {}), (impl.cam.HiResCAM, {}), (impl.cam.GradCAMPlusPlus, {}), (impl.cam.LayerCAM, {}),
+        (impl.cam.GradCAM, {"layer_name": "c1"}), (impl.cam.GradCAM, {"layer_name": "c2"}), (impl.cam.GradCAM, {"score": "probability"})]]
+    assert [step.trace_count for step in steps] == [1] * 7
+    assert [r.getMessage() for r in seen if "retracing" in r.getMessage()] == []

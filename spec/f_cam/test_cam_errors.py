@@ -47,6 +47,14 @@ def test_a_non_spatial_layer_is_refused(impl, small, name):
         impl.cam.grad_cam(small, np.zeros((1, 8, 8, 1)), layer_name=name)
 
 
+def test_a_model_whose_every_map_is_rearranged_is_refused_by_default(impl):
+    """A Permute right after the input leaves no map that lines up with the image: no silent transposed default."""
+    model = keras.Sequential([keras.Input((8, 6, 1)), L.Permute((2, 1, 3), name="swap"), L.Conv2D(2, 3, name="conv"),
+                              L.GlobalAveragePooling2D(), L.Dense(3)])
+    with pytest.raises(ValueError, match=r"no 4-D map that lines up with the image: .*swap \(Permute.*conv \(Conv2D.*Pass `layer_name=`"):
+        impl.cam.grad_cam(model, np.zeros((1, 8, 6, 1)))
+
+
 def test_models_that_cannot_be_explained_are_refused(impl):
     """Not a model, an unbuilt model, or an output that is not (batch, classes)."""
     with pytest.raises(TypeError, match=r"Argument `model` must be a keras.Model. Received: model of type Conv2D"):

@@ -46,10 +46,36 @@ def _nested_twice_in_functional():
     return keras.Model(inputs, L.Dense(3, activation="softmax")(x))
 
 
+def _permuted_after_the_target():
+    """MTCNN's RNet/ONet shape: the last map is transposed (height <-> width) before flattening."""
+    return keras.Sequential(
+        [keras.Input((12, 12, 3)), L.Conv2D(4, 3, name="target"), L.Permute((2, 1, 3), name="permute"),
+         L.Flatten(), L.Dense(2, activation="softmax")]
+    )
+
+
+def _reshaped_after_the_target():
+    return keras.Sequential(
+        [keras.Input((12, 12, 3)), L.Conv2D(4, 3, name="target"), L.Reshape((5, 20, 4), name="reshape"),
+         L.Conv2D(2, 3, name="after"), L.GlobalAveragePooling2D(), L.Dense(2)]
+    )
+
+
+def _class_conv_then_gap():
+    """The mini-Xception head: a conv with one map per class, pooled into the class scores."""
+    return keras.Sequential(
+        [keras.Input((16, 16, 1)), L.Conv2D(8, 3, activation="relu", name="features"), L.Conv2D(7, 3, padding="same", name="target"),
+         L.GlobalAveragePooling2D(), L.Activation("softmax")]
+    )
+
+
 @pytest.mark.parametrize(
     "build",
     [
         pytest.param(_sequential, id="sequential"),
+        pytest.param(_permuted_after_the_target, id="permute-after-the-target"),
+        pytest.param(_reshaped_after_the_target, id="reshape-after-the-target"),
+        pytest.param(_class_conv_then_gap, id="class-conv-then-gap"),
         pytest.param(_functional_branches, id="functional-two-branches"),
         pytest.param(_flatten_head, id="flatten-head"),
         pytest.param(_nested_in_sequential, id="nested-base-in-sequential"),
@@ -57,7 +83,7 @@ def _nested_twice_in_functional():
     ],
 )
 def test_the_target_is_the_last_layer_with_a_4d_output(impl, build):
-    """The target is the layer we named "target": the last 4-D output before pooling/flattening."""
+    """The target is the layer we named "target": the last 4-D output before pooling/flattening that lines up with the image."""
     assert impl.cam.find_target_layer(build()) == "target"
 
 

@@ -69,12 +69,14 @@ def test_main_runs_each_configuration_and_fails_on_a_difference(numerics, tmp_pa
         _ledger(ledger, {**BASE, **changed})
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    code = numerics.main(["--config", "default", "--config", "onednn-off", "--config", "xdist-2", "--out", str(tmp_path)], runner=fake_run)
+    code = numerics.main(["--config", "default", "--config", "onednn-on", "--config", "onednn-off", "--config", "xdist-2",
+                          "--out", str(tmp_path)], runner=fake_run)
     table = capsys.readouterr().out
     assert code == 1
-    assert calls == [("default", None, False), ("onednn-off", "0", False), ("xdist-2", None, True)]
+    # oneDNN forced on and off, whatever this CPU's default; the default run inherits nothing about it.
+    assert calls == [("default", None, False), ("onednn-on", "1", False), ("onednn-off", "0", False), ("xdist-2", None, True)]
     assert "! a: verified (3 passed) -> failing (2 passed, 1 failed)" in table
-    assert table.count("same verdict on every claim") == 1  # xdist-2 only
+    assert table.count("same verdict on every claim") == 2  # onednn-on and xdist-2
 
 
 def test_main_passes_when_every_configuration_agrees(numerics, tmp_path, capsys):
