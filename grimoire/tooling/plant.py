@@ -85,7 +85,7 @@ def load(path=CATALOGUE, claims_path=CLAIMS, package=PACKAGE):
         mistake = Mistake(**{**entry, "claims": tuple(ids)})
         try:
             _check_target(mistake, package)
-            _function_of(mistake)
+            _check_names(mistake, _function_of(mistake), package)
         except CatalogueError as error:
             problems.append(str(error))
         mistakes.append(mistake)
@@ -121,6 +121,42 @@ def _check_target(mistake, package):
         f"{mistake.id}: no function {mistake.target!r} in {mistake.module!r}; a target is a module-level "
         "function or a method (Class.method) defined in that module's source"
     )
+
+
+def _check_names(mistake, function, package):
+    """Refuses a replacement that reads a name its module does not define: it would be "caught" by a NameError.
+
+    Known names: builtins, the module's own top-level definitions and imports, `_reference_<target>`,
+    and the function's arguments and the names it binds itself.
+    """
+    import builtins
+
+    module = ast.parse(module_path(package, mistake.module).read_text(encoding="utf-8"))
+    known = set(dir(builtins)) | {f"_reference_{mistake.target.split('.')[-1]}"}
+    for node in ast.walk(module):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            known |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    for node in module.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            known.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            known |= {n.id for target in getattr(node, "targets", [getattr(node, "target", None)]) for n in ast.walk(target)
+                      if isinstance(n, ast.Name)}
+    for node in ast.walk(function):
+        if isinstance(node, ast.arg):
+            known.add(node.arg)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            known.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not function:
+            known.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            known |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    unknown = sorted({n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - known)
+    if unknown:
+        raise CatalogueError(
+            f"{mistake.id}: the replacement reads {unknown}, which module {mistake.module!r} does not define; "
+            "a mistake must fail its claim's tests, not raise a NameError"
+        )
 
 
 def _function_of(mistake):

@@ -202,3 +202,14 @@ def test_one_mistake_per_section_is_caught_by_its_claim(tmp_path, catalogue):
     assert {m: statuses[c] for m, c in claims.items()} == {m: "failing" for m in claims}, done.stdout[-3000:]
     failures = [tool._first_failure(tmp_path / "junit.xml", done.stdout, [c]) for c in claims.values()]
     assert all(message for _, message in failures)
+
+
+def test_a_replacement_reading_an_undefined_name_is_refused(tmp_path):
+    """A stale mistake (its helper renamed in the reference) would be "caught" by a NameError: the catalogue refuses it."""
+    (tmp_path / "mistakes.toml").write_text(
+        '[[mistake]]\nid = "stale"\nsection = "A"\nclaims = ["dense-params-formula"]\nexplanation = "x"\nsource = "s"\n'
+        'module = "params"\ntarget = "dense_params"\nreplacement = """\ndef dense_params(input_size, output_size, *, use_bias=True):\n'
+        '    helper = _gone(input_size)\n    return helper * output_size\n"""\n'
+    )
+    with pytest.raises(tool.CatalogueError, match=r"stale: the replacement reads \['_gone'\], which module 'params' does not define"):
+        tool.load(tmp_path / "mistakes.toml")

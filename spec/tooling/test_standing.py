@@ -123,6 +123,9 @@ def test_a_mistake_is_named_only_when_it_fails_the_same_tests_with_the_same_valu
     assert diagnose.likely_mistake("dense-params-formula", mine, mistakes=[mistake],
                                    run=replay({"t::a": "assert 96 == 128", "t::b": "x"})) is None
     assert diagnose.same_failure("max 0.30000001 at [0, 1]", "max 0.3 at [0, 1]")
+    assert diagnose.same_failure("assert 1 == 2\nFalsifying example: t(\n    impl=Implementation('/tmp/a/mine'),\n    n=1,\n)\n"
+                                 " +  where 1 = <function f at 0x7f01>(1)",
+                                 "assert 1 == 2\nFalsifying example: t(\n    impl=Implementation('/tmp/b/grimoire'),\n    n=1,\n)\n")
     assert not diagnose.same_failure("max 0.3 at [0, 1]", "max 0.3 at [0, 2]")
 
 

@@ -104,7 +104,7 @@ def progress(ledger, records, claims, catalogue, *, solved=(), mistake=None):
                   for c in claims]
     failing = [c for c in claims if status.get(c) == "failing"]
     if failing:
-        lines += _first_failure(catalogue.claims[failing[0]], records, catalogue, mistake)
+        lines += first_failure(catalogue.claims[failing[0]], records, catalogue, mistake)
     pending = [c for c in claims if status.get(c) == "pending"]
     if pending and not failing:
         first = waits_on(pending[0], records)
@@ -118,7 +118,8 @@ def progress(ledger, records, claims, catalogue, *, solved=(), mistake=None):
     return "\n".join(lines)
 
 
-def _first_failure(claim, records, catalogue, mistake=None):
+def first_failure(claim, records, catalogue, mistake=None):
+    """The lines that show a failing claim: its statement, the first failed test, actual and expected, the mistake."""
     lines = ["", f"First failing claim: {claim.id} ({claim.section}. {catalogue.sections[claim.section]})",
              f"  {claim.statement}"]
     # The claim's own test module (test_<id>.py) first: it states the claim most directly.
@@ -180,7 +181,7 @@ def _actual_expected(traceback):
     return []
 
 
-def _diagnosed(ledger, claims, records, in_process):
+def diagnosed(ledger, claims, records, in_process):
     """The classic mistake behind the first failing claim, when a few claims ran here; else None."""
     status = {row["id"]: row["status"] for row in ledger["claims"]}
     failing = [c for c in claims if status.get(c) == "failing"]
@@ -228,7 +229,7 @@ def check(impl, *, section=None, claim=None, parallel=True, in_process=None, tip
     from . import standing
 
     standing.remember(impl, ledger, records)  # for `grimoire exercises list`
-    print(progress(ledger, records, claims, catalogue, solved=solved, mistake=_diagnosed(ledger, claims, records, in_process)))
+    print(progress(ledger, records, claims, catalogue, solved=solved, mistake=diagnosed(ledger, claims, records, in_process)))
     if in_process and tip:
         # Most of a one-claim check is starting Python and importing TensorFlow (about 10 s on 2 cores).
         only = f"--claim {claim}" if claim is not None else f"--section {section}"

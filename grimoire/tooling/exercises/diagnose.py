@@ -24,6 +24,12 @@ from ..layout import is_lesson
 # is ten times the float32 error of a few-thousand-term sum, and far below any real difference.
 RTOL, ATOL = 1e-4, 1e-6
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+_PLACES = re.compile(r"Implementation\('[^']*'\)")
+_EXPLANATION = re.compile(r"^\s*\+\s+(where|and)\b|reproduce")
+
+
+def _normalised(message):
+    return _PLACES.sub("", "\n".join(line for line in message.splitlines() if not _EXPLANATION.search(line)))
 
 
 def candidates(claim_id, records, mistakes):
@@ -34,7 +40,13 @@ def candidates(claim_id, records, mistakes):
 
 
 def same_failure(mine, theirs):
-    """Whether two failure messages say the same: equal text, numbers equal within RTOL/ATOL."""
+    """Whether two failure messages say the same: equal text, numbers equal within RTOL/ATOL.
+
+    Where each package lives (`Implementation('/tmp/.../mine')`, in Hypothesis' falsifying example),
+    pytest's `+ where <function ... at 0x...>` explanations and Hypothesis' reproduce advice are not
+    part of what failed.
+    """
+    mine, theirs = _normalised(mine), _normalised(theirs)
     a, b = _NUMBER.split(mine), _NUMBER.split(theirs)
     if [s.strip() for s in a] != [s.strip() for s in b]:
         return False
