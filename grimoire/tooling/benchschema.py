@@ -82,6 +82,7 @@ def interleaved_ratio_key(other):
 # Learning mode's time to verdict (spec/benchmarks/test_time_to_verdict.py): wall seconds of one
 # check as a learner runs it, the load average then, and the target in seconds (None: no target).
 VERDICT_SECONDS, VERDICT_LOAD, VERDICT_TARGET = "seconds", "load", "target_s"
+VERDICT_FIRST = "first_check_s"  # the kernel row: the first check in a new kernel, before the timed re-check
 
 
 # --- quick mode (`pytest --benchmark-quick`, `grimoire report --quick`) ---------------------------

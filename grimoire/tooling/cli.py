@@ -2,7 +2,8 @@
 
     grimoire check [PYTEST_ARGS...]    run the specification and print the claim ledger
                                        (arguments it does not know go to pytest)
-    grimoire exercises init DIR        write a learner's package: the reference with its bodies removed
+    grimoire exercises init DIR        write a learner's package: the lessons stubbed, the support solved
+                                       (--notebooks: one exercise notebook per section instead)
     grimoire exercises [next] [DIR]    the next function to write, its claim, the docs, the check command
     grimoire exercises hint [ID]       a claim's hint (default: the next step's)
     grimoire exercises solution FN     yours next to the reference's FN, once its tests pass in DIR (--dir, default mine)
@@ -17,6 +18,7 @@
                                        plant each classic mistake in a copy; the spec must catch it
     grimoire matrix [--tensorflow V,...] [--keras K,...] [--backend tensorflow,jax] [--out DIR]
                                        the spec once per release/backend cell; DIR/matrix.json and README.md
+    grimoire notebooks [--check]       notebooks/ from the section pages of docs/ (--check: fail on drift)
     grimoire numerics [--config NAME ...] [-- PYTEST_ARGS]
                                        the spec with oneDNN off, narrower ISAs, one thread, -n 2; same ledgers
 """
@@ -40,6 +42,15 @@ def check(args):
 def exercises_init(args):
     from .exercises import generate
 
+    if args.notebooks:
+        from .notebooks import write_exercise_notebooks
+
+        try:
+            written = write_exercise_notebooks(args.dir)
+        except ValueError as error:
+            raise SystemExit(f"grimoire exercises init: {error}") from None
+        print(f"Wrote {len(written)} exercise notebooks to {args.dir}, one per section: open them in Jupyter or Colab.")
+        return 0
     try:
         written = generate.write_exercises(args.dir)
     except ValueError as error:
@@ -183,7 +194,7 @@ def report(args):
 
 
 # Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
-DELEGATED = {"mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics"}
+DELEGATED = {"mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics", "notebooks": "notebooks"}
 
 
 def build_parser():
@@ -216,6 +227,7 @@ def build_parser():
     p.set_defaults(run=exercises_reset)
     p = exercises.add_parser("init", help="write a learner's package to DIR (a new or empty directory)")
     p.add_argument("dir", metavar="DIR")
+    p.add_argument("--notebooks", action="store_true", help="write one exercise notebook per section to DIR instead")
     p.add_argument("--no-server", action="store_true", help="do not start the warm checker in the background")
     p.set_defaults(run=exercises_init)
     p = exercises.add_parser("check", help="run the spec against the package in DIR and show the progress")
@@ -239,6 +251,7 @@ def build_parser():
 
     commands.add_parser("mistakes", help="plant classic mistakes in copies of the reference; the spec must catch each one")
     commands.add_parser("matrix", help="the spec on several TensorFlow/Keras releases and backends; a claims-by-cell table")
+    commands.add_parser("notebooks", help="write notebooks/ from the section pages of docs/ (--check: compare only)")
     commands.add_parser("numerics", help="the spec under several numeric configurations (oneDNN, ISA, threads, xdist); ledgers must agree")
 
     return parser

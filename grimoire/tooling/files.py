@@ -19,6 +19,8 @@ def replacing(path):
     os.close(handle)
     try:
         yield Path(temporary)
+        # mkstemp's file is private (0600); the new file gets the old one's mode, or what the umask allows.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -35,3 +37,10 @@ def write_text_atomically(path, text):
 def write_json_atomically(path, data):
     """`write_text_atomically` for JSON (indented, one trailing newline)."""
     return write_text_atomically(path, json.dumps(data, indent=2) + "\n")
+
+
+def umask():
+    """This process's umask (read without changing it for good)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

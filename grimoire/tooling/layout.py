@@ -82,3 +82,11 @@ def lessons():
 def is_lesson(dotted):
     """Whether `dotted` (`"params.dense_params"`) names a function a learner writes."""
     return dotted in set(lessons())
+
+
+def split(lesson):
+    """`"cam.gradcam.GradCAM.combine"` -> `("cam.gradcam", "GradCAM.combine")`: its module and its name there."""
+    for module in sorted(LESSONS, key=len, reverse=True):
+        if lesson.startswith(module + ".") and lesson[len(module) + 1:] in LESSONS[module]:
+            return module, lesson[len(module) + 1:]
+    raise ValueError(f"Argument `lesson` must name a lesson (e.g. {lessons()[0]!r}). Received: {lesson!r}")

@@ -5,6 +5,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..files import umask
 from ..layout import LESSONS, is_lesson, lessons
 from .index import REFERENCE, _dotted, _module_files, spec_index  # noqa: F401 (re-exported)
 from .path import exercises_guide
@@ -58,11 +59,11 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
             text = HEADER + stub_source(text, module=module, lessons=LESSONS[module], keep=solved)
         written[relative] = text
     written[Path("EXERCISES.md")] = exercises_guide()
-    _write_tree(dest, written)
+    write_tree(dest, written)
     return sorted(written)
 
 
-def _write_tree(dest, files):
+def write_tree(dest, files):
     """Writes `files` into a temporary folder next to `dest`, then renames it into place.
 
     A full disk or an interrupted run leaves no half-written package at `dest`, only a hidden
@@ -75,15 +76,9 @@ def _write_tree(dest, files):
         for relative, text in files.items():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             (staging / relative).write_text(text, encoding="utf-8")
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~umask())
         if dest.exists():
             dest.rmdir()  # empty (checked above): the rename below needs the name free
         os.rename(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ..files import write_text_atomically
-from ..layout import LESSONS, is_lesson, lessons
+from ..layout import LESSONS, is_lesson, lessons, split
 from ..ledger import Catalogue
 from ..project import project_root
 from .check import run_check
@@ -36,7 +36,7 @@ def describe_next(impl, *, steps=None, catalogue=None):
                 f"  grimoire exercises check {impl}")
     claim = catalogue.claims[step["claim"]]
     done = sum(1 for s in steps[: steps.index(step)])
-    module, name = _split(step["function"])
+    module, name = split(step["function"])
     lines = [
         f"Step {done + 1} of {len(steps)}: write `{name}` in {Path(impl) / (module.replace('.', '/') + '.py')}",
         "",
@@ -52,15 +52,6 @@ def describe_next(impl, *, steps=None, catalogue=None):
     lines += ["", "Check it:", f"  grimoire exercises check {impl} --claim {claim.id}",
               f"Stuck? grimoire exercises hint {claim.id}"]
     return "\n".join(lines)
-
-
-def _split(function):
-    """`cam.gradcam.GradCAM.combine` -> (`cam.gradcam`, `GradCAM.combine`), from the reference's files."""
-    parts = function.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        if (REFERENCE / Path(*parts[:cut])).with_suffix(".py").is_file():
-            return ".".join(parts[:cut]), ".".join(parts[cut:])
-    return parts[0], ".".join(parts[1:])
 
 
 def hint(claim_id=None, *, impl=DEFAULT_DIR):
@@ -79,7 +70,7 @@ def hint(claim_id=None, *, impl=DEFAULT_DIR):
 
 def reference_source(function):
     """The reference's source of `function` (`params.dense_params`, `metrics.RootMeanSquaredError.result`)."""
-    module, name = _split(function)
+    module, name = split(function)
     path = (REFERENCE / Path(*module.split("."))).with_suffix(".py")
     if not path.is_file():
         raise ValueError(f"Argument `function` must name a function of the reference. Received: {function!r}")
@@ -124,7 +115,7 @@ def solution(function, *, impl=DEFAULT_DIR, run=run_check):
 
 
 def _side_by_side(function, path, mine):
-    module, _ = _split(function)
+    module, _ = split(function)
     reference = (REFERENCE / Path(*module.split("."))).with_suffix(".py")
     return "\n".join([f"# Yours ({path}):", "", _dedent(mine), "", f"# The reference's ({reference}):", "",
                       _dedent(reference_source(function))])
@@ -149,7 +140,7 @@ def reset(function, *, impl=DEFAULT_DIR):
     mine, lines = _definition_lines(text, name), text.splitlines(keepends=True)
     if mine is None:
         raise ValueError(f"{path} has no definition of {name}; nothing to reset.")
-    module, _ = _split(function)
+    module, _ = split(function)
     reference = (REFERENCE / Path(*module.split("."))).with_suffix(".py").read_text(encoding="utf-8")
     stub = stub_source(reference, module=module, lessons=[n for n in LESSONS[module]])
     first, last = _definition_lines(stub, name)
