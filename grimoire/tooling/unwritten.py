@@ -14,6 +14,7 @@ import importlib
 import inspect
 import textwrap
 
+from .exercises.index import impl_attribute
 from .exercises.stubs import MARKER, stub_marker
 from .reach import lessons_reached, public_names
 
@@ -27,14 +28,6 @@ def called_functions(test):
         if pair and pair not in found:
             found.append(pair)
     return found
-
-
-def impl_attribute(node):
-    """`(module, name)` when the AST `node` reads `impl.<module>.<name>`, else None."""
-    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
-            and isinstance(node.value.value, ast.Name) and node.value.value.id == "impl"):
-        return node.value.attr, node.attr
-    return None
 
 
 def stub_name(function):

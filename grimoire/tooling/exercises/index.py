@@ -7,7 +7,6 @@ from ..layout import CONCEPTS
 from ..ledger import scan_claim_markers
 from ..project import project_root
 from ..reach import public_names
-from ..unwritten import impl_attribute
 
 REFERENCE = Path(__file__).resolve().parents[2]
 
@@ -24,6 +23,14 @@ def _module_files(root, name):
 def _dotted(relative):
     parts = list(relative.with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def impl_attribute(node):
+    """`(module, name)` when the AST `node` reads `impl.<module>.<name>`, else None."""
+    if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+            and isinstance(node.value.value, ast.Name) and node.value.value.id == "impl"):
+        return node.value.attr, node.attr
+    return None
 
 
 def spec_index(spec_dir=None):
