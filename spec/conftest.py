@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import Phase, settings
 
-from grimoire.tooling.project import keras_backend
+from grimoire.tooling.project import keras_backend, split_cpu
 from spec.fixture_cache import cached_training
 
 SEED = 1234
@@ -143,21 +143,6 @@ def _split_cpu(config, logical_cpus=2):
     if not _may_run(config, DISTRIBUTED_TEST, "metric-distributed"):
         return  # importing TensorFlow costs seconds: only for a run that may need the split
     split_cpu(logical_cpus)
-
-
-def split_cpu(logical_cpus=2):
-    """The split itself, for a process about to run the spec several times (the warm checker)."""
-    if keras_backend() != "tensorflow":
-        return  # the claim is TensorFlow-only and skipped; TensorFlow may not even be installed
-    import tensorflow as tf
-
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    if len(tf.config.get_logical_device_configuration(cpu) or []) >= logical_cpus:
-        return
-    try:
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
-    except RuntimeError:
-        pass  # TensorFlow already started in this process (a nested run): the distributed test skips, saying why
 
 
 @pytest.fixture(scope="session", autouse=True)

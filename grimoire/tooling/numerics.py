@@ -61,6 +61,8 @@ def run_config(name, root, out_dir, pytest_args=(), runner=subprocess.run):
     command = [sys.executable, "-m", "pytest", "--ledger-json", str(ledger), "-p", "no:cacheprovider", "-q", *extra, *pytest_args]
     started = time.monotonic()
     completed = runner(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if completed.stdout:  # the run's own output, for when it wrote no ledger
+        Path(out_dir, f"{name}.log").write_text(completed.stdout, encoding="utf-8")
     return ledger, completed.returncode, time.monotonic() - started
 
 
@@ -104,7 +106,7 @@ def compare(ledgers):
     rows = []
     for name in names:
         if loaded[name] is None:
-            rows.append((name, "no ledger written (pytest crashed or was interrupted)", ["no ledger"]))
+            rows.append((name, "no ledger written (pytest crashed or was interrupted: see its .log)", ["no ledger"]))
             continue
         claims, summary = loaded[name]
         differences = [] if name == names[0] or baseline is None else diff_ledgers(baseline[0], claims)
@@ -138,6 +140,7 @@ def main(argv=None, runner=subprocess.run):
     args = parser.parse_args(argv)
     names = args.config or list(CONFIGS)
     out_dir = args.out or tempfile.mkdtemp(prefix="grimoire-numerics-")
+    Path(out_dir).mkdir(parents=True, exist_ok=True)  # pytest refuses a --ledger-json in a missing folder
     ledgers, seconds = {}, {}
     for name in names:
         print(f"running {name} ...", file=sys.stderr, flush=True)
@@ -145,7 +148,7 @@ def main(argv=None, runner=subprocess.run):
         ledgers[name] = ledger
     rows = compare(ledgers)
     print(format_table(rows, seconds))
-    print(f"ledgers: {out_dir}")
+    print(f"ledgers and each run's output (<config>.log): {out_dir}")
     return 1 if any(differences for _, _, differences in rows) else 0
 
 

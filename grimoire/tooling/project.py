@@ -53,3 +53,19 @@ def keras_backend(environ=None):
         return json.loads(config.read_text(encoding="utf-8")).get("backend", "tensorflow")
     except (OSError, ValueError, AttributeError):
         return "tensorflow"
+
+
+def split_cpu(logical_cpus=2):
+    """Splits the CPU into `logical_cpus` TensorFlow devices, before TensorFlow starts (`metric-distributed`
+    runs MirroredStrategy over /CPU:0 and /CPU:1); the spec's conftest and the warm checker call it."""
+    if keras_backend() != "tensorflow":
+        return  # the claim is TensorFlow-only and skipped; TensorFlow may not even be installed
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    if len(tf.config.get_logical_device_configuration(cpu) or []) >= logical_cpus:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
+    except RuntimeError:
+        pass  # TensorFlow already started in this process (a nested run): the distributed test skips, saying why

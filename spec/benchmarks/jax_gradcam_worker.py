@@ -15,10 +15,11 @@ session to check, and prints "ready". Then, per input line:
     quit          ->  exits
 """
 
-import os
 import sys
 
 import numpy as np
+
+from grimoire.tooling.files import replacing
 
 TARGET = "block14_sepconv2_act"
 
@@ -51,9 +52,8 @@ def main(argv):
         found = {f"batch-{n}": runs["gradcam"](n) for n in batches}  # traces and compiles
         for n in batches:
             runs["forward"](n)
-        partial = f"{maps}.partial.npz"
-        np.savez(partial, **found)
-        os.replace(partial, maps)
+        with replacing(maps) as partial, open(partial, "wb") as file:
+            np.savez(file, **found)
         _reply("ready")
         for line in sys.stdin:
             words = line.split()

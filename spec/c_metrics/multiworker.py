@@ -121,6 +121,7 @@ def _worker(data_path, out_path, package):
     keras.config.disable_traceback_filtering()  # a worker's log is all the test can show
 
     data = np.load(data_path)
+    from grimoire.tooling.files import write_text_atomically
     from grimoire.tooling.implementation import Implementation
 
     metrics = Implementation.load(package).metrics  # a module name or a package directory, as --impl takes
@@ -148,9 +149,7 @@ def _worker(data_path, out_path, package):
         for x, y, weight in batches:
             strategy.run(step, args=(x, y, weight))
         result[name] = float(metric.result())
-    tmp = Path(str(out_path) + ".tmp")
-    tmp.write_text(json.dumps(result))
-    os.replace(tmp, out_path)
+    write_text_atomically(out_path, json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -6,13 +6,14 @@ weights and images, then running this module in a fresh Python with KERAS_BACKEN
     python -m spec.f_cam.other_backend <implementation> <weights.h5> <images.npz> <out.npz>
 
 It rebuilds the same architecture (`build`), loads the weights, and writes every method's raw
-maps and heatmaps (`maps_of`) to <out.npz> (a temp file, then os.replace).
+maps and heatmaps (`maps_of`) to <out.npz> (written atomically, `tooling.files.replacing`).
 """
 
-import os
 import sys
 
 import numpy as np
+
+from grimoire.tooling.files import replacing
 
 # The methods compared: name -> the implementation's `*_details` function in `impl.cam`.
 METHODS = {
@@ -68,9 +69,8 @@ def main(argv):
     import keras
 
     found["backend"] = np.asarray(keras.config.backend())
-    partial = f"{out}.partial.npz"
-    np.savez(partial, **found)
-    os.replace(partial, out)
+    with replacing(out) as partial, open(partial, "wb") as file:
+        np.savez(file, **found)
     return 0
 
 

@@ -97,3 +97,16 @@ def test_a_run_without_a_ledger_is_a_failure(numerics, tmp_path, capsys):
 
     assert numerics.main(["--config", "default", "--config", "isa-sse41", "--out", str(tmp_path)], runner=fake_run) == 1
     assert "no ledger written" in capsys.readouterr().out
+
+
+def test_the_output_folder_is_made_and_keeps_each_runs_output(numerics, tmp_path):
+    """`--out` may name a folder that does not exist yet; each configuration's pytest output is kept beside its ledger."""
+    def fake_run(command, cwd, env, **kwargs):
+        ledger = Path(command[command.index("--ledger-json") + 1])
+        assert ledger.parent.is_dir(), "pytest refuses a --ledger-json in a missing folder"
+        _ledger(ledger, BASE)
+        return subprocess.CompletedProcess(command, 0, "the run's own words", "")
+
+    out = tmp_path / "new" / "numerics"
+    assert numerics.main(["--config", "default", "--out", str(out)], runner=fake_run) == 0
+    assert (out / "default.log").read_text() == "the run's own words"

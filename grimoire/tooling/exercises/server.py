@@ -250,7 +250,7 @@ JOBS = {"check": _check, "list": _list, "solution": _solution}
 def warm_up():
     """Checks one claim of a throwaway learner's package, quietly: TensorFlow, pytest, the spec's conftest
     and plugin are then loaded, so a learner's first question waits for its own tests only."""
-    from spec.conftest import split_cpu  # before TensorFlow starts: `metric-distributed` needs two CPUs
+    from ..project import split_cpu  # before TensorFlow starts: `metric-distributed` needs two CPUs
 
     from .check import run_check
     from .generate import write_exercises
