@@ -1,4 +1,4 @@
-"""A learner writes Grad-CAM as the textbook does, in about twenty lines, and the spec verifies it.
+"""A learner writes Grad-CAM as the textbook does, in a dozen lines (keras-io: about twenty), and the spec verifies it.
 
 The scripted learner starts from fresh stubs, writes the four Grad-CAM lessons (the last spatial
 layer, the class score, the channel weights and weighted sum, ReLU and normalisation) and checks
