@@ -194,7 +194,6 @@ class GradientCAM:
         self.gradient_model = CapturedForward(model, self.plan)
         self.input_spec = input_shape(model)
         self.trace_count = 0
-        self.model = model
         target_shape = probe(model).calls[self.plan.target_call].shape
         self._feature_shape = None if target_shape is None else tuple(target_shape[1:])
         signature = [((None, *self.input_spec[1:]), "float32", "images"), ((None,), "int32", "class_index")]
@@ -236,7 +235,11 @@ class GradientCAM:
         """
         images = check_images(self.input_spec, images)
         classes = check_class_index(class_index, images.shape[0], self.num_classes)
-        check_image_size(self.model, images.shape)  # a shape-only trace, once per image size
+        check_image_size(self.gradient_model.model, images.shape)  # a shape-only trace, once per image size
+        return self._run(images, classes)
+
+    def _run(self, images, classes):
+        """The step on checked images and class indices, as numpy arrays."""
         out = self.step(images, classes)
         return CamResult(**{key: ops.convert_to_numpy(value) for key, value in out.items()})
 
@@ -276,7 +279,7 @@ def details(cls, model, images, *, layer_name=None, class_index=None, output=Non
     adopt_input_shape(model, images)
     _check_model(model)
     checked = check_images(model, images)
-    check_class_index(class_index, checked.shape[0], _check_output(model, output))
+    classes = check_class_index(class_index, checked.shape[0], _check_output(model, output))
     check_image_size(model, checked.shape)
     step = explainer(cls, model, layer_name=layer_name, output=output, score=score, jit_compile=jit_compile)
-    return step.explain(checked, class_index)
+    return step._run(checked, classes)

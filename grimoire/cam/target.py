@@ -102,9 +102,7 @@ def find_target_layer(model):
     calls = probe(model).calls
     spatial = [at for at, call in enumerate(calls) if _is_spatial(call)]
     if not spatial:
-        found = ", ".join(
-            f"{call.layer.name} ({type(call.layer).__name__}, output {call.shape})" for call in calls if not _is_model(call.layer)
-        )
+        found = _described(call for call in calls if not _is_model(call.layer))
         raise ValueError(
             f"Model {model.name!r} has no layer with a 4-D (batch, height, width, channels) output, so there "
             f"is no spatial feature map to build a class activation map from. Found: {found or 'no layers'}. "
@@ -133,8 +131,13 @@ def aligned(calls, position):
     return True
 
 
+def _described(calls):
+    """`conv (Conv2D, output (None, 6, 6, 2)), ...`: layer calls as a refusal lists them."""
+    return ", ".join(f"{call.layer.name} ({type(call.layer).__name__}, output {call.shape})" for call in calls)
+
+
 def _no_aligned_layer(model, calls, spatial):
-    described = ", ".join(f"{calls[at].layer.name} ({type(calls[at].layer).__name__}, output {calls[at].shape})" for at in spatial)
+    described = _described(calls[at] for at in spatial)
     if all(layout(calls, at) == "channels_first" for at in spatial):
         return ValueError(
             f"Argument `layer_name` must name a layer with channels-last feature maps (batch, height, width, "

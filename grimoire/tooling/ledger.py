@@ -32,6 +32,14 @@ class Claim:
     hint: str = ""
 
 
+VALIDATION_SUFFIX = "-errors"  # a validation claim: the support's refusals (`params-errors`)
+
+
+def is_validation(claim_id):
+    """Whether a claim proves argument checks (`params-errors`): support, shipped solved, not an exercise."""
+    return claim_id.endswith(VALIDATION_SUFFIX)
+
+
 @dataclass
 class Catalogue:
     sections: dict

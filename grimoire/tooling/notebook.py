@@ -26,9 +26,8 @@ from pathlib import Path
 
 from .ledger import Catalogue
 from .project import project_root
-from .exercises.check import diagnosed, first_failure, progress, run_check, select_claims
+from .exercises.check import checked_claims, diagnosed, first_failure, progress, run_check
 from .exercises.overlay import LessonError, fresh_folder, write_overlay
-from .exercises.path import is_validation
 from .exercises.records import claim_line
 
 COLOURS = {"verified": "#1a7f37", "failing": "#cf222e", "pending": "#9a6700", "skipped": "#57606a"}
@@ -89,9 +88,7 @@ def check(claim=None, *, section=None, impl=None, namespace=None):
         verdict.status       # {'dense-params-formula': 'verified'} once dense_params is right
     """
     catalogue = Catalogue.load(project_root() / "spec" / "claims.toml")
-    claims = select_claims(catalogue, section=section, claim=claim)
-    if claim is None:
-        claims = [c for c in claims if not is_validation(c)]
+    claims, _ = checked_claims(catalogue, section=section, claim=claim)
     if namespace is None:
         namespace = inspect.stack()[1].frame.f_globals
     if impl is not None and not (Path(impl) / "__init__.py").is_file():

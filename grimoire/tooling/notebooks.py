@@ -114,6 +114,7 @@ def exercise_notebook(section, *, steps, root=None, source=None):
     import nbformat
 
     from .exercises.generate import REFERENCE
+    from .exercises.standing import lesson_file
     from .exercises.stubs import function_bodies, stub_source
     from .ledger import Catalogue
 
@@ -131,8 +132,8 @@ def exercise_notebook(section, *, steps, root=None, source=None):
         module, qualified = split(step["function"])
         if step["function"] in done:
             continue
-        stubs = function_bodies(stub_source((REFERENCE / module.replace(".", "/")).with_suffix(".py").read_text(encoding="utf-8"),
-                                            module=module, lessons=LESSONS[module]))
+        reference, _ = lesson_file(REFERENCE, step["function"])
+        stubs = function_bodies(stub_source(reference.read_text(encoding="utf-8"), module=module, lessons=LESSONS[module]))
         owner = qualified.rpartition(".")[0]
         if owner:  # methods: every lesson of the class, in one class cell
             names = [s["function"] for s in mine if split(s["function"])[1].startswith(owner + ".")]

@@ -24,11 +24,10 @@ import pytest
 
 from .files import write_json_atomically
 from .implementation import DEFAULT, Implementation
-from .ledger import Catalogue, Ledger, scan_claim_markers
+from .ledger import Catalogue, Ledger, is_validation, scan_claim_markers
 from .exercises.stubs import MARKER
 from .unwritten import first_unwritten, lessons_of
 
-VALIDATION_SUFFIX = "-errors"  # a validation claim: the support's refusals (spec/claims.toml)
 PENDING = "grimoire_pending"  # user property marking a test that reached an unwritten stub
 STUB_MARKER = MARKER  # the message prefix of a stub's raise (exercises/stubs.py writes it)
 
@@ -115,7 +114,8 @@ def pytest_runtest_setup(item):
     config = item.config
     if config.getoption("impl") == DEFAULT or "impl" not in getattr(item, "fixturenames", ()):
         return
-    if all(claim.endswith(VALIDATION_SUFFIX) for claim in claims_of(item)) and claims_of(item):
+    claims = claims_of(item)
+    if claims and all(is_validation(claim) for claim in claims):
         return  # a validation claim tests the support, which refuses before any lesson runs
     if _LEARNER not in config.stash:
         config.stash[_LEARNER] = Implementation.load(config.getoption("impl"))

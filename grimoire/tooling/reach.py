@@ -128,3 +128,9 @@ def public_names(root=REFERENCE):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             out[top] |= {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
     return out
+
+
+def owner(name, root=REFERENCE):
+    """The one concept module whose files define public `name` at top level, or None (none, or several)."""
+    owners = [module for module, defined in public_names(root).items() if name in defined]
+    return owners[0] if len(owners) == 1 else None

@@ -16,7 +16,7 @@ import textwrap
 
 from .exercises.index import impl_attribute
 from .exercises.stubs import MARKER, stub_marker
-from .reach import lessons_reached, public_names
+from .reach import lessons_reached, owner
 
 
 def called_functions(test):
@@ -66,8 +66,8 @@ def _names_in(value):
 
 
 def _concept_pairs(name):
-    owners = [module for module, defined in public_names().items() if name in defined]
-    return [(owners[0], name)] if len(owners) == 1 else []
+    module = owner(name)
+    return [(module, name)] if module else []
 
 
 def lessons_of(item):

@@ -117,16 +117,11 @@ def learner(tmp_path_factory):
 
 def test_the_textbook_lessons_verify_every_grad_cam_claim(learner):
     """Written bare, with the support shipped solved, the four lessons verify each claim that needs only them."""
-    import keras
-
     claims = gradcam_claims()
     core = {"last-conv-layer", "grad-model-same-input", "cam-gradient-shapes", "gradcam-use-logits",
             "gradcam-batch-independent", "gradcam-class-sensitive", "gradcam-sanity"}
     assert core <= set(claims)
-    expected = {c: "verified" for c in claims}
-    if keras.config.backend() != "tensorflow":  # none of these is TensorFlow-only today; say so if one becomes it
-        expected = {c: learner["written"][c] if learner["written"][c] == "skipped" else "verified" for c in claims}
-    assert learner["written"] == expected
+    assert learner["written"] == {c: "verified" for c in claims}
 
 
 def test_batch_averaged_weights_fail_and_the_classic_mistake_is_named(learner):

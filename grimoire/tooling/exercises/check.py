@@ -22,7 +22,7 @@ from ..ledger import Catalogue, scan_claim_markers
 from ..project import project_root
 from . import runner
 from .path import is_validation
-from .records import claim_line, waits_on
+from .records import claim_line, readable, waits_on
 
 SMALL = 12  # up to this many claims, one line each; more, and only the counts
 
@@ -49,6 +49,14 @@ def select_claims(catalogue, *, section=None, claim=None):
             )
         return [claim]
     return list(catalogue.claims)
+
+
+def checked_claims(catalogue, *, section=None, claim=None):
+    """`(claims to run, validation claims left out)`: a named claim always runs; a section or everything
+    leaves the validation claims out, since the support holds them."""
+    selected = select_claims(catalogue, section=section, claim=claim)
+    claims = [c for c in selected if claim is not None or not is_validation(c)]
+    return claims, [c for c in selected if c not in claims]
 
 
 def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir, nodes=None):
@@ -139,32 +147,6 @@ def first_failure(claim, records, catalogue, mistake=None):
     return lines
 
 
-def readable(traceback):
-    """A failure's text without what helps the spec's authors, not a learner.
-
-    Left out: xdist banners, Hypothesis' reproduce blobs, the `@given(` frame Hypothesis adds in
-    front of the test's own, and pytest's `+ where <function ... at 0x...>` explanations.
-    """
-    drop = ("[gw", "@reproduce_failure", "You can reproduce this example", "reproduce_failure(")
-    lines = [line for line in traceback.splitlines() if not any(d in line for d in drop) and not _WHERE.match(line)]
-    out, skip_blank = [], False
-    for line in lines:
-        if line.strip() == "@given(":
-            if out and _FRAME.match(out[-1].strip()):
-                out.pop()  # the location line of Hypothesis' frame
-            skip_blank = True
-            continue
-        if skip_blank and not line.strip():
-            continue
-        skip_blank = False
-        out.append(line)
-    return "\n".join(out)
-
-
-_WHERE = re.compile(r"^E\s+\+\s+(where|and)\b.*(?: at 0x[0-9a-f]+|<module )")
-_FRAME = re.compile(r"^\S.*:\d+: in \w+$")
-
-
 _COMPARISON = re.compile(r"^E\s+(?:AssertionError: )?assert (.+?) (==|!=|<=|>=|<|>|is) (.+)$")
 
 
@@ -212,14 +194,12 @@ def check(impl, *, section=None, claim=None, parallel=True, in_process=None, tip
     """
     root = project_root()
     catalogue = Catalogue.load(root / "spec" / "claims.toml")
-    selected = select_claims(catalogue, section=section, claim=claim)
+    claims, solved = checked_claims(catalogue, section=section, claim=claim)
     if not (Path(impl) / "__init__.py").is_file():
         raise ValueError(
             f"Argument `impl` must be a package directory (with __init__.py). Received: impl={str(impl)!r}. "
             "Create one with `grimoire exercises init DIR`."
         )
-    claims = [c for c in selected if claim is not None or not is_validation(c)]
-    solved = [c for c in selected if c not in claims]
     in_process = (section is not None or claim is not None) if in_process is None else in_process
     code, ledger, records, output = run_check(impl, claims, in_process=in_process, parallel=parallel)
     if ledger is None:

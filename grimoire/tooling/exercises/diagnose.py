@@ -19,17 +19,17 @@ from pathlib import Path
 
 from .. import plant
 from ..layout import is_lesson
+from .records import readable
 
 # Two float32 computations of one formula in another order differ in the last digits: 1e-4 relative
 # is ten times the float32 error of a few-thousand-term sum, and far below any real difference.
 RTOL, ATOL = 1e-4, 1e-6
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 _PLACES = re.compile(r"Implementation\('[^']*'\)")
-_EXPLANATION = re.compile(r"^\s*\+\s+(where|and)\b|reproduce")
 
 
 def _normalised(message):
-    return _PLACES.sub("", "\n".join(line for line in message.splitlines() if not _EXPLANATION.search(line)))
+    return _PLACES.sub("", readable(message))
 
 
 def candidates(claim_id, records, mistakes):

@@ -7,7 +7,6 @@
     grimoire exercises list [DIR]       every claim by section (see `standing`)
 """
 
-import ast
 import textwrap
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from .generate import REFERENCE
 from .path import docs_section, exercise_path, next_step
 from . import standing
 from .standing import lesson_file
-from .stubs import definitions, function_bodies, is_stub, stub_source
+from .stubs import definition_lines, function_bodies, is_stub, stub_source
 
 DEFAULT_DIR = "mine"
 
@@ -70,18 +69,11 @@ def hint(claim_id=None, *, impl=DEFAULT_DIR):
 
 def reference_source(function):
     """The reference's source of `function` (`params.dense_params`, `metrics.RootMeanSquaredError.result`)."""
-    module, name = split(function)
-    path = (REFERENCE / Path(*module.split("."))).with_suffix(".py")
-    if not path.is_file():
+    path, name = lesson_file(REFERENCE, function)
+    source = function_bodies(path.read_text(encoding="utf-8")).get(name) if path else None
+    if source is None:
         raise ValueError(f"Argument `function` must name a function of the reference. Received: {function!r}")
-    source = path.read_text(encoding="utf-8")
-    nodes, scope = None, ast.parse(source).body
-    for part in name.split("."):
-        nodes = [n for n in scope if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name == part]
-        if not nodes:
-            raise ValueError(f"Argument `function` must name a function of the reference. Received: {function!r}")
-        scope = nodes[0].body
-    return ast.get_source_segment(source, nodes[0], padded=True)
+    return source
 
 
 def solution(function, *, impl=DEFAULT_DIR, run=run_check):
@@ -96,8 +88,9 @@ def solution(function, *, impl=DEFAULT_DIR, run=run_check):
         known = ", ".join(list(steps)[:5])
         raise ValueError(f"Argument `function` must be a lesson on the exercise path (e.g. {known}). Received: {function!r}")
     path, name = lesson_file(impl, function)
-    mine = function_bodies(path.read_text(encoding="utf-8")).get(name) if path else None
-    if mine is None or is_stub(path.read_text(encoding="utf-8"), name):
+    text = path.read_text(encoding="utf-8") if path else ""
+    mine = function_bodies(text).get(name)
+    if mine is None or is_stub(text, name):
         return 1, f"The solution of {function} opens once you have written it and its tests pass; it is still a stub in {impl}."
     waiting = set()
     for claim in steps[function]["claims"]:
@@ -115,8 +108,7 @@ def solution(function, *, impl=DEFAULT_DIR, run=run_check):
 
 
 def _side_by_side(function, path, mine):
-    module, _ = split(function)
-    reference = (REFERENCE / Path(*module.split("."))).with_suffix(".py")
+    reference, _ = lesson_file(REFERENCE, function)
     return "\n".join([f"# Yours ({path}):", "", _dedent(mine), "", f"# The reference's ({reference}):", "",
                       _dedent(reference_source(function))])
 
@@ -137,28 +129,19 @@ def reset(function, *, impl=DEFAULT_DIR):
     if path is None:
         raise ValueError(f"Argument `impl` must hold the module of {function}. Received: impl={str(impl)!r}")
     text = path.read_text(encoding="utf-8")
-    mine, lines = _definition_lines(text, name), text.splitlines(keepends=True)
+    mine, lines = definition_lines(text, name), text.splitlines(keepends=True)
     if mine is None:
         raise ValueError(f"{path} has no definition of {name}; nothing to reset.")
     module, _ = split(function)
-    reference = (REFERENCE / Path(*module.split("."))).with_suffix(".py").read_text(encoding="utf-8")
-    stub = stub_source(reference, module=module, lessons=[n for n in LESSONS[module]])
-    first, last = _definition_lines(stub, name)
+    reference, _ = lesson_file(REFERENCE, function)
+    stub = stub_source(reference.read_text(encoding="utf-8"), module=module, lessons=LESSONS[module])
+    first, last = definition_lines(stub, name)
     replacement = stub.splitlines(keepends=True)[first:last]
     saved = Path(impl, ".grimoire", "reset", f"{function}.{time.strftime('%Y%m%d-%H%M%S')}.py")
     saved.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomically(saved, "".join(lines[mine[0]:mine[1]]))
     write_text_atomically(path, "".join(lines[: mine[0]] + replacement + lines[mine[1]:]))
     return saved
-
-
-def _definition_lines(source, name):
-    """`(first, end)` line indices (0-based, end exclusive) of definition `name`, decorators included."""
-    for qualified, node in definitions(ast.parse(source).body):
-        if qualified == name:
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
-            return first, node.end_lineno
-    return None
 
 
 def list_claims(impl, *, run=run_check):

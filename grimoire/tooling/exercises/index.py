@@ -6,7 +6,7 @@ from pathlib import Path
 from ..layout import CONCEPTS
 from ..ledger import scan_claim_markers
 from ..project import project_root
-from ..reach import public_names
+from ..reach import owner, public_names
 
 REFERENCE = Path(__file__).resolve().parents[2]
 
@@ -89,9 +89,9 @@ def _impl_calls(tree, skip=(), constants=None):
             names = {a.arg for a in node.args.args}
             for inner in ast.walk(node.body):
                 if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id in names:
-                    owners = [m for m, defined in public_names().items() if inner.attr in defined]
-                    if len(owners) == 1:
-                        found.add(f"{owners[0]}.{inner.attr}")
+                    module = owner(inner.attr)
+                    if module:
+                        found.add(f"{module}.{inner.attr}")
     return found
 
 

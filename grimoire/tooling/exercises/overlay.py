@@ -26,7 +26,7 @@ from pathlib import Path
 from ..layout import lessons
 from .generate import write_exercises
 from .standing import lesson_file
-from .stubs import definitions
+from .stubs import definition_lines, definitions
 
 
 class LessonError(ValueError):
@@ -94,7 +94,8 @@ def _splice(package, lesson, function):
     lines = text.splitlines(keepends=True)
     indent = " " * node.col_offset
     body = "".join(indent + line if line.strip() else line for line in ast.get_source_segment(source, mine).splitlines(True))
-    lines[node.lineno - 1:node.end_lineno] = [body.rstrip("\n") + "\n"]
+    first, end = definition_lines(text, name, decorators=False)  # the support's decorators stay above it
+    lines[first:end] = [body.rstrip("\n") + "\n"]
     path.write_text("".join(lines), encoding="utf-8")
 
 

@@ -18,19 +18,11 @@ import re
 from pathlib import Path
 
 from ..layout import lessons
-from ..ledger import Catalogue
+from ..ledger import Catalogue, is_validation  # noqa: F401 (is_validation: the path's users read it here)
 from ..project import project_root
 from ..reach import lessons_reached
 from .index import spec_index
 from .stubs import is_stub
-
-VALIDATION_SUFFIX = "-errors"
-
-
-def is_validation(claim_id):
-    """Whether a claim proves argument checks (`params-errors`): solved in the stubs, not an exercise."""
-    return claim_id.endswith(VALIDATION_SUFFIX)
-
 
 def claim_functions(index=None):
     """`claim id -> the lessons it needs`: those its tests' calls reach (see `reach`), in study order."""

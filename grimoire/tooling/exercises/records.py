@@ -1,4 +1,6 @@
-"""Reading a check's per-test records (`--outcomes-json`): how far a claim is, and what it waits on."""
+"""Reading a check's per-test records (`--outcomes-json`): how far a claim is, what it waits on, its failure's text."""
+
+import re
 
 
 def tests_passing(claim_id, records):
@@ -24,3 +26,30 @@ def waits_on(claim_id, records):
         if claim_id in record["claims"] and record["outcome"] == "pending":
             return record["message"].removeprefix("pending: write ").strip()
     return ""
+
+
+def readable(traceback):
+    """A failure's text without what helps the spec's authors, not a learner.
+
+    Left out: xdist banners, Hypothesis' reproduce blobs, the `@given(` frame Hypothesis adds in
+    front of the test's own, and pytest's `+ where <function ... at 0x...>` explanations.
+    """
+    drop = ("[gw", "@reproduce_failure", "You can reproduce this example", "reproduce_failure(")
+    lines = [line for line in traceback.splitlines() if not any(d in line for d in drop) and not _WHERE.match(line)]
+    out, skip_blank = [], False
+    for line in lines:
+        if line.strip() == "@given(":
+            if out and _FRAME.match(out[-1].strip()):
+                out.pop()  # the location line of Hypothesis' frame
+            skip_blank = True
+            continue
+        if skip_blank and not line.strip():
+            continue
+        skip_blank = False
+        out.append(line)
+    return "\n".join(out)
+
+
+# pytest's introspection of a call, `+ where 1 = <function f at 0x...>(2)`, in a traceback (`E` first) or a message.
+_WHERE = re.compile(r"^(?:E)?\s+\+\s+(where|and)\b.*(?: at 0x[0-9a-f]+|<module )")
+_FRAME = re.compile(r"^\S.*:\d+: in \w+$")

@@ -107,6 +107,18 @@ def function_bodies(source):
     return {name: ast.get_source_segment(source, node, padded=True) for name, node in definitions(ast.parse(source).body)}
 
 
+def definition_lines(source, name, *, decorators=True):
+    """`(first, end)` 0-based line indices (end exclusive) of the definition `name` in `source`, or None.
+
+    With `decorators`, the decorator lines above the `def` are part of it.
+    """
+    node = dict(definitions(ast.parse(source).body)).get(name)
+    if node is None:
+        return None
+    first = min([node.lineno] + ([d.lineno for d in node.decorator_list] if decorators else []))
+    return first - 1, node.end_lineno
+
+
 def stub_marker(node):
     """The name in a function's marked raise (`"params.dense_params"`) if it is still a stub, else None.
 

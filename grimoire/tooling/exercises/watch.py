@@ -12,8 +12,8 @@ import watchfiles
 
 from ..ledger import Catalogue
 from ..project import project_root
-from .check import progress, run_check, select_claims
-from .path import claim_functions, is_validation
+from .check import checked_claims, progress, run_check
+from .path import claim_functions
 from .stubs import function_bodies
 
 
@@ -86,8 +86,7 @@ def changed_claims(before, after, needs, selection):
 def watch_check(impl, *, section=None, claim=None, stop_event=None, debounce=600):
     """`grimoire exercises check DIR --watch`: a check now, then of the claims each save touches."""
     catalogue = Catalogue.load(project_root() / "spec" / "claims.toml")
-    selection = [c for c in select_claims(catalogue, section=section, claim=claim)
-                 if claim is not None or not is_validation(c)]
+    selection, _ = checked_claims(catalogue, section=section, claim=claim)
     needs = claim_functions()
     state = {"before": snapshot(impl)}
 
