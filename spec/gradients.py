@@ -1,4 +1,4 @@
-"""Gradients for the spec's own oracles, on the Keras backend of the run (TensorFlow or JAX).
+"""Gradients for the spec's own oracles, on the Keras backend of the run (TensorFlow, JAX or torch).
 
     gradient(fn, [x])            d fn() / d x for a tensor or array x (an input)
     gradient(fn, variables)      d fn() / d v for Keras variables, as a training step takes them:
@@ -9,9 +9,11 @@ TensorFlow: one `tf.GradientTape` around `fn()`, watching the inputs and (by def
 variables it reads. JAX: `jax.grad` of `fn()` evaluated inside a `keras.StatelessScope` in which the
 trainable variables hold traced values, the way Keras' JAX trainer differentiates
 `model.stateless_call`. Writes to variables inside `fn` are kept in that scope and dropped.
+torch: `torch.autograd.grad` of `fn()` with respect to the inputs (made to require gradients) and
+the trainable variables' tensors, as Keras' torch trainer differentiates its loss.
 
-A trainable variable or input `fn` does not depend on gets None on TensorFlow and zeros on JAX;
-the spec's tests do not rely on either.
+A trainable variable or input `fn` does not depend on gets None on TensorFlow and torch and zeros
+on JAX; the spec's tests do not rely on either.
 """
 
 import keras
@@ -44,8 +46,10 @@ def gradient(fn, wrt):
         targets = [item.value if isinstance(item, Input) else item for item in wrt]
         grads = tape.gradient(value, targets)
         return [None if g is None else np.asarray(g) for g in grads]
+    if backend() == "torch":
+        return _torch_gradient(fn, wrt)
     if backend() != "jax":
-        raise NotImplementedError(f"spec.gradients supports TensorFlow and JAX. Received: backend {backend()!r}")
+        raise NotImplementedError(f"spec.gradients supports TensorFlow, JAX and torch. Received: backend {backend()!r}")
     import jax
 
     variables = [v for v in wrt if not isinstance(v, Input) and v.trainable]
@@ -70,6 +74,20 @@ def gradient(fn, wrt):
     return [found.get(id(item)) for item in wrt]
 
 
+def _torch_gradient(fn, wrt):
+    import torch
+
+    for item in wrt:
+        if isinstance(item, Input):
+            item.value = item.value.detach().requires_grad_()
+    targets = [item for item in wrt if isinstance(item, Input) or item.trainable]
+    with torch.enable_grad():
+        value = fn()
+        grads = torch.autograd.grad(value, [t.value for t in targets], allow_unused=True)
+    found = {id(t): None if g is None else keras.ops.convert_to_numpy(g) for t, g in zip(targets, grads)}
+    return [found.get(id(item)) for item in wrt]
+
+
 class Input:
     """An input tensor to differentiate with respect to: `fn` reads it as `x.value`.
 
@@ -85,8 +103,10 @@ def traces(batch_sizes):
     """How often a compiled step is traced when called on batches of these sizes.
 
     `tf.function` with a free batch axis traces once; `jax.jit` specialises on shapes and traces
-    once per distinct batch size.
+    once per distinct batch size; on torch the step runs eagerly, its Python once per call.
     """
+    if backend() == "torch":
+        return len(batch_sizes)
     return 1 if backend() == "tensorflow" else len(set(batch_sizes))
 
 

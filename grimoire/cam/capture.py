@@ -211,34 +211,17 @@ def probe(model):
             f"Argument `model` must be built, with weights, before it can be explained. Received: model "
             f"{model.name!r} with unbuilt layers {unbuilt}. Call the model once on a batch of images (or train it)."
         )
-    records = []
-
-    def hook_for(layer):
-        def hook(inputs, output):
-            records.append((layer, inputs, output))
-            # None: the layer's output goes on unchanged
-
-        return hook
-
-    seen = {}
-
-    def forward(images):
-        with intercept({layer: hook_for(layer) for layer in layers}):
-            outputs = model(images, training=False)
-        seen["outputs"] = outputs
-        return [tensor for _, tensor in flatten_outputs(outputs)]
-
-    squashed = gradients.trace(forward, shape)
+    records, model_outputs, squashed, shapes = _traced_calls(model, shape, layers)
+    call_shapes = shapes(lambda records, _: [output for _, _, output in records])
+    output_shapes = shapes(lambda _, outputs: [tensor for _, tensor in flatten_outputs(outputs)])
     calls, counts = [], collections.Counter()
-    for layer, inputs, output in records:
+    for (layer, inputs, output), shape_ in zip(records, call_shapes):
         source = _producer(records, len(calls), inputs)
-        is_tensor = gradients.is_tensor(output)
-        shape_ = gradients.shape_of(output) if is_tensor else None
         calls.append(Call(layer, counts[layer.name, id(layer)], shape_, source))
         counts[layer.name, id(layer)] += 1
     names = _output_names(model)
     outputs = []
-    for position, (key, tensor) in enumerate(flatten_outputs(seen["outputs"])):
+    for position, ((key, tensor), shape_) in enumerate(zip(flatten_outputs(model_outputs), output_shapes)):
         producer = _producer(records, len(records), tensor)
         if isinstance(key, str):
             name = key
@@ -246,10 +229,48 @@ def probe(model):
             name = names[position]
         else:
             name = records[producer][0].name if producer is not None else None
-        outputs.append(Output(key, name, gradients.shape_of(tensor), producer, squashed[position]))
+        outputs.append(Output(key, name, shape_, producer, squashed[position]))
     result = Probe(calls, outputs, shape)
     _PROBES[model] = result
     return result
+
+
+def _traced_calls(model, shape, layers=None):
+    """One symbolic forward pass of `model` on images of `shape` with every layer's call recorded.
+
+    Returns:
+        `(records, outputs, squashed, shapes)`: `(layer, inputs, output)` per call in the order the
+        calls finished, the model's return value, `gradients.trace`'s squashing per output, and a
+        function `shapes(tensors of one run) -> shapes` (None for a free axis: on torch the trace is
+        two eager runs, and an axis that differs between them is free).
+    """
+    runs = []  # one (records, outputs) per run of `forward`: one, or two on torch
+
+    def forward(images):
+        records = []
+
+        def hook_for(layer):
+            def hook(inputs, output):
+                records.append((layer, inputs, output))
+                # None: the layer's output goes on unchanged
+
+            return hook
+
+        with intercept({layer: hook_for(layer) for layer in (sublayers(model) if layers is None else layers)}):
+            outputs = model(images, training=False)
+        runs.append((records, outputs))
+        return [tensor for _, tensor in flatten_outputs(outputs)]
+
+    squashed = gradients.trace(forward, shape)
+    records, outputs = runs[-1]
+
+    def shapes(pick):
+        """Per entry of `pick(records, outputs)` (a list of tensors or None), its shape over every run."""
+        per_run = [pick(*run) for run in runs]
+        return [None if not gradients.is_tensor(tensors[0]) else gradients.merged_shape(tensors)
+                for tensors in zip(*per_run)]
+
+    return records, outputs, squashed, shapes
 
 
 def empty_maps(model, shape):
@@ -268,22 +289,10 @@ def empty_maps(model, shape):
     key = tuple(shape[1:])
     cached = _SIZES.setdefault(model, {})
     if key not in cached:
-        found = []
-
-        def hook_for(layer):
-            def hook(inputs, output):
-                if not isinstance(layer, keras.Model) and gradients.is_tensor(output):
-                    found.append((layer.name, gradients.shape_of(output)))
-
-            return hook
-
-        def forward(images):
-            with intercept({layer: hook_for(layer) for layer in sublayers(model)}):
-                outputs = model(images, training=False)
-            return [tensor for _, tensor in flatten_outputs(outputs)]
-
-        gradients.trace(forward, (None, *key))
-        cached[key] = [(name, s) for name, s in found if len(s) == 4 and 0 in s[1:3]]
+        records, _, _, shapes = _traced_calls(model, (None, *key))
+        found = zip(records, shapes(lambda records, _: [output for _, _, output in records]))
+        cached[key] = [(layer.name, s) for (layer, _, _), s in found
+                       if s is not None and not isinstance(layer, keras.Model) and len(s) == 4 and 0 in s[1:3]]
     return cached[key]
 
 

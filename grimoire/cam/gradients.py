@@ -4,18 +4,27 @@ Everything else in `grimoire.cam` is `keras.ops` and numpy. What differs between
 
     trace:      run the model once without numbers      TF: tf.function concrete function
                                                         JAX: jax.make_jaxpr on symbolic shapes
+                                                        torch: two small eager runs (batch 2 and
+                                                             3, free sizes 83 and 89, as Keras'
+                                                             own torch shape inference); an axis
+                                                             that differs between them is free
     gradient:   dA = d score / d A, A = feature maps    TF: tf.GradientTape watching A
                                                         JAX: jax.grad w.r.t. a zero perturbation
                                                              D added to A (d score / d D = dA)
+                                                        torch: torch.autograd.grad w.r.t. A
     compile:    one compiled step per explainer         TF: tf.function with a free batch axis
                                                         JAX: jax.jit of the step, the model's
                                                              variables passed in as arguments
+                                                        torch: eager (torch.compile breaks its
+                                                             graph at autograd.grad and recompiles
+                                                             per shape: see compile_step)
 
 On JAX the variables are arguments of the compiled step (read inside a `keras.StatelessScope`),
 never constants captured at trace time: a model trained or randomised after its explainer was
 built is explained with its current weights, as on TensorFlow.
 
-TensorFlow is imported only on the TensorFlow backend, so `import grimoire.cam` works without it.
+TensorFlow is imported only on the TensorFlow backend, so `import grimoire.cam` works without it
+(on JAX or torch).
 """
 
 import functools
@@ -24,16 +33,19 @@ import keras
 from keras import ops
 
 
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
 def backend():
     """The Keras backend's name: "tensorflow", "jax", ..."""
     return keras.config.backend()
 
 
 def _require_supported():
-    if backend() not in ("tensorflow", "jax"):
+    if backend() not in BACKENDS:
         raise NotImplementedError(
-            f"grimoire.cam computes gradients on the TensorFlow and JAX backends. Received: KERAS_BACKEND="
-            f"{backend()!r}. Set KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax."
+            f"grimoire.cam computes gradients on the TensorFlow, JAX and torch backends. Received: KERAS_BACKEND="
+            f"{backend()!r}. Set KERAS_BACKEND to one of {', '.join(BACKENDS)}."
         )
 
 
@@ -64,6 +76,8 @@ def trace(forward, shape):
 
         tf.function(traced).get_concrete_function(tf.TensorSpec(shape, tf.float32))
         return found
+    if backend() == "torch":
+        return _torch_trace(forward, shape)
     import jax
     from jax import export
 
@@ -78,6 +92,29 @@ def trace(forward, shape):
 
     closed = jax.make_jaxpr(stateless)(spec)
     return [_jax_squashed(closed.jaxpr, var) for var in closed.jaxpr.outvars]
+
+
+# Keras' torch shape inference fills a free axis with 83, then 89, and calls an axis that differs
+# free; the batch takes 2, then 3, so that a trace of a large network stays cheap.
+_TORCH_RUNS = ((2, 83), (3, 89))
+
+
+def _torch_trace(forward, shape):
+    """Two eager runs of `forward` on zeros; the squashing is read off each output's autograd node."""
+    import torch
+
+    for batch, free in _TORCH_RUNS:
+        size = tuple(batch if axis == 0 and d is None else (free if d is None else d) for axis, d in enumerate(shape))
+        images = ops.zeros(size, dtype="float32").requires_grad_()  # so that every output has a grad_fn
+        with torch.enable_grad():
+            outputs = forward(images)
+    return [_torch_squashed(tensor) for tensor in outputs]
+
+
+def merged_shape(tensors):
+    """The shape several runs agree on: `shape_of`, with None where the runs' sizes differ."""
+    shapes = [shape_of(tensor) for tensor in tensors]
+    return tuple(d if all(s[axis] == d for s in shapes) else None for axis, d in enumerate(shapes[0]))
 
 
 def shape_of(tensor):
@@ -98,6 +135,17 @@ def _tf_squashed(tensor):
     while op is not None and op.type in ("Identity", "IdentityN") and op.inputs:
         op = op.inputs[0].op
     return None if op is None else _TF_SQUASHING.get(op.type)
+
+
+_TORCH_SQUASHING = {"SoftmaxBackward0": "softmax", "SigmoidBackward0": "sigmoid"}
+_TORCH_PASS_THROUGH = ("ViewBackward0", "CloneBackward0", "ToCopyBackward0", "AliasBackward0", "UnsqueezeBackward0", "SqueezeBackward0", "ExpandBackward0")
+
+
+def _torch_squashed(tensor):
+    node = getattr(tensor, "grad_fn", None)
+    while node is not None and node.name() in _TORCH_PASS_THROUGH and node.next_functions:
+        node = node.next_functions[0][0]
+    return None if node is None else _TORCH_SQUASHING.get(node.name())
 
 
 _JAX_PASS_THROUGH = ("copy", "copy_p", "convert_element_type", "reshape", "broadcast_in_dim", "squeeze", "expand_dims")
@@ -160,6 +208,8 @@ def feature_gradients(forward, images, class_index, feature_shape=None, *, score
             features, scores, _ = forward(images)
             chosen, score_k = score(scores, class_index)
         return features, tape.gradient(score_k, features), scores, chosen
+    if backend() == "torch":
+        return _torch_gradients(forward, images, class_index, score)
     import jax
 
     if feature_shape is None or None in feature_shape:
@@ -179,6 +229,22 @@ def feature_gradients(forward, images, class_index, feature_shape=None, *, score
     return features, gradients, scores, chosen
 
 
+def _torch_gradients(forward, images, class_index, score):
+    import torch
+
+    # As TensorFlow's tape watches the input: every op from the images on is recorded, whether or
+    # not the model's weights require gradients (a frozen pretrained model). The per-image scores
+    # are summed, as on JAX: each image's score depends on its own features only.
+    images = images.detach().requires_grad_()
+    with torch.enable_grad():
+        features, scores, _ = forward(images)
+        chosen, score_k = score(scores, class_index)
+        (gradients,) = torch.autograd.grad(ops.sum(score_k), features, allow_unused=True)
+    if gradients is None:  # the score does not depend on the maps at all: d score / d A = 0
+        gradients = torch.zeros_like(features)
+    return features.detach(), gradients, scores.detach(), chosen
+
+
 # --- compiling ---------------------------------------------------------------------------------------
 
 
@@ -189,14 +255,18 @@ def compile_step(step, model, signature, *, jit_compile=False, run_eagerly=False
         step: the Python function; its tensors are as in `signature`.
         model: the `keras.Model` whose variables `step` reads.
         signature: `[(shape, dtype, name), ...]`, one per argument, None for a free axis.
-        jit_compile: bool, XLA on TensorFlow (JAX always compiles with XLA).
+        jit_compile: bool, XLA on TensorFlow (JAX always compiles with XLA; torch runs eagerly).
         run_eagerly: bool, no compiling at all: op by op, the textbook way.
+
+    On torch the step runs eagerly, as Keras' own torch training step does by default:
+    `torch.compile` cannot trace through `torch.autograd.grad` (it breaks the graph there), so a
+    compiled step would be two graphs with Python between them, recompiled for every new shape.
 
     Returns:
         A callable taking numpy arrays or tensors, returning `step`'s dict of tensors.
     """
     _require_supported()
-    if run_eagerly:
+    if run_eagerly or backend() == "torch":
         return step
     if backend() == "tensorflow":
         import tensorflow as tf
@@ -238,4 +308,6 @@ def kernel_errors():
         import tensorflow as tf
 
         return (tf.errors.InvalidArgumentError,)
+    if backend() == "torch":
+        return (RuntimeError,)
     return (ValueError, TypeError)

@@ -16,7 +16,7 @@ def features_of(model, layer_name, images):
             continue
         x = layer(x)
         if layer.name == layer_name:
-            return np.asarray(x, dtype=np.float64)
+            return keras.ops.convert_to_numpy(x).astype(np.float64)
     raise AssertionError(layer_name)
 
 

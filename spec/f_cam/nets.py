@@ -96,6 +96,6 @@ BUILDERS = {"sequential": sequential, "functional": functional, "nested": nested
 
 def features_and_logits(layers, images, head="head"):
     """Oracle, float64: conv2's activations (the layers called eagerly) and `mean(A) @ W + b` of a head."""
-    features = np.asarray(_features(layers, images), dtype=np.float64)
+    features = keras.ops.convert_to_numpy(_features(layers, images)).astype(np.float64)
     kernel, bias = (w.astype(np.float64) for w in layers[head].get_weights())
     return features, features.mean(axis=(1, 2)) @ kernel + bias

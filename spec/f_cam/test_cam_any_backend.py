@@ -1,7 +1,7 @@
-"""Keras' JAX backend gives the same class activation maps as TensorFlow on the same weights.
+"""Keras' JAX and torch backends give the same class activation maps as TensorFlow on the same weights.
 
 Run from a TensorFlow session: the net's weights and images are saved, a fresh Python with
-KERAS_BACKEND=jax rebuilds the net (`other_backend.py`), loads them and writes its maps.
+KERAS_BACKEND=jax (or torch) rebuilds the net (`other_backend.py`), loads them and writes its maps.
 """
 
 import importlib.util
@@ -22,46 +22,51 @@ pytestmark = pytest.mark.claim("cam-any-model")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def jax_maps(impl, tmp_path_factory):
-    """`(this backend's maps, JAX's maps)` of `other_backend.build()` on the same weights and images.
+# The other backends, and how to get each.
+OTHERS = {"jax": "pip install -e '.[jax]'", "torch": "pip install -e '.[torch]'"}
 
-    Module-scoped: one JAX process (about 20 s of imports) serves every method's test.
+
+@pytest.fixture(scope="module", params=list(OTHERS))
+def other_maps(request, impl, tmp_path_factory):
+    """`(backend, this backend's maps, its maps)` of `other_backend.build()` on the same weights and images.
+
+    Module-scoped: one process per other backend (about 20 s of imports) serves every method's test.
     """
+    backend = request.param
     if keras.config.backend() != "tensorflow":
-        pytest.skip("compares TensorFlow with JAX: runs in a KERAS_BACKEND=tensorflow session")
-    if importlib.util.find_spec("jax") is None:
-        pytest.skip("JAX is not installed (pip install -e '.[jax]'): no second backend to compare with")
+        pytest.skip(f"compares TensorFlow with {backend}: runs in a KERAS_BACKEND=tensorflow session")
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed ({OTHERS[backend]}): no second backend to compare with")
     keras.utils.set_random_seed(7)
     model = other_backend.build()
-    tmp_path = tmp_path_factory.mktemp("jax_maps")
+    tmp_path = tmp_path_factory.mktemp(f"{backend}_maps")
     images = np.random.default_rng(7).normal(size=(6, *other_backend.SHAPE)).astype(np.float32)
     # This backend's maps first: an unwritten function of a learner's package stops here, pending,
-    # rather than as a failed JAX process.
+    # rather than as a failed process on the other backend.
     ours = other_backend.maps_of(impl, model, images)
-    weights, batch, out = tmp_path / "net.weights.h5", tmp_path / "images.npz", tmp_path / "jax_maps.npz"
+    weights, batch, out = tmp_path / "net.weights.h5", tmp_path / "images.npz", tmp_path / "maps.npz"
     model.save_weights(weights)
     np.savez(batch, images=images)
-    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     run = subprocess.run(
         [sys.executable, "-m", "spec.f_cam.other_backend", str(impl.origin), str(weights), str(batch), str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )
-    assert run.returncode == 0, f"the JAX process failed:\n{run.stderr[-4000:]}"
+    assert run.returncode == 0, f"the {backend} process failed:\n{run.stderr[-4000:]}"
     with np.load(out) as data:
         theirs = {key: data[key] for key in data.files}
-    assert str(theirs.pop("backend")) == "jax"
-    return ours, theirs
+    assert str(theirs.pop("backend")) == backend
+    return backend, ours, theirs
 
 
 @pytest.mark.parametrize("method", list(other_backend.METHODS))
-def test_jax_maps_equal_tensorflow_maps_on_the_same_weights(jax_maps, method):
-    """Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM and CAM: the JAX maps equal TensorFlow's to float32 conv rounding."""
-    ours, theirs = jax_maps
+def test_other_backends_maps_equal_tensorflow_maps_on_the_same_weights(other_maps, method):
+    """Grad-CAM, Grad-CAM++, LayerCAM, HiResCAM and CAM: JAX's and torch's maps equal TensorFlow's to float32 conv rounding."""
+    _, ours, theirs = other_maps
     np.testing.assert_array_equal(theirs[f"{method}/class_index"], ours[f"{method}/class_index"])
     raw = ours[f"{method}/maps"].astype(np.float64)
     scale = np.abs(raw).max(axis=(1, 2), keepdims=True)
     assert np.all(scale > 0), "degenerate test net: an all-zero map compares nothing"
-    # Two convolution implementations (oneDNN, XLA) reorder the sums: RTOL_CONV of each map's scale.
+    # Two convolution implementations (oneDNN, XLA or ATen) reorder the sums: RTOL_CONV of each map's scale.
     np.testing.assert_allclose(theirs[f"{method}/maps"] / scale, raw / scale, rtol=RTOL_CONV, atol=ATOL_CONV)
     np.testing.assert_allclose(theirs[f"{method}/heatmaps"], ours[f"{method}/heatmaps"], rtol=RTOL_CONV, atol=ATOL_CONV)

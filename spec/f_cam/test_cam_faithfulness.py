@@ -137,7 +137,7 @@ def test_curves_match_a_numpy_oracle(impl, shapes, rng, mode, baseline):
     argument = background.astype("float32") if baseline == "array" else baseline
     run = getattr(impl.cam, mode)
     curves = run(model, images, maps, class_index=None, steps=STEPS, baseline=argument)
-    predict = lambda x: np.asarray(model(x.astype("float32"), training=False))  # one eager call, no predict loop
+    predict = lambda x: keras.ops.convert_to_numpy(model(x.astype("float32"), training=False))  # one eager call, no predict loop
     top = predict(images).argmax(axis=1)
     scores, auc = oracles_methods.perturbation_curves(
         predict, images, maps, background, counts, top,

@@ -36,7 +36,7 @@ def xception_details(impl, xception, xception_image):
 def xception_features(xception, xception_image):
     """Oracle feature maps: a plain Keras sub-model up to the target layer, no CAM code involved."""
     tap = keras.Model(xception.inputs[0], xception.get_layer(TARGET).output)
-    return np.asarray(tap(xception_image), dtype=np.float64)
+    return keras.ops.convert_to_numpy(tap(xception_image)).astype(np.float64)
 
 
 def test_xception_shapes(xception_details):

@@ -29,13 +29,13 @@ def test_xception_gradient_model_shares_the_input_and_taps_block14(impl, xceptio
 def test_outputs_equal_the_layer_activations_and_the_predictions(impl, shapes):
     """Features equal the layers applied one by one; predictions equal the model's; logits give them by softmax."""
     model, images = shapes.model, shapes.images[:16]
-    features, logits, predictions = (np.asarray(t) for t in impl.cam.gradient_model(model)(images))
+    features, logits, predictions = (keras.ops.convert_to_numpy(t) for t in impl.cam.gradient_model(model)(images))
     # Oracle: call the layers eagerly in order, no functional graph involved.
     x = images
     for name in ("conv1", "pool1", "conv2", "pool2", "features"):
         x = model.get_layer(name)(x)
-    np.testing.assert_allclose(features, x, rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
-    np.testing.assert_allclose(predictions, model(images), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    np.testing.assert_allclose(features, keras.ops.convert_to_numpy(x), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    np.testing.assert_allclose(predictions, keras.ops.convert_to_numpy(model(images)), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
     kernel, bias = model.get_layer("predictions").get_weights()
     expected_logits = np.asarray(x, np.float64).mean(axis=(1, 2)) @ kernel + bias
     np.testing.assert_allclose(logits, expected_logits, rtol=RTOL_FLOAT32_DOT, atol=ATOL_FLOAT32_DOT)
@@ -56,11 +56,11 @@ def test_a_layer_inside_nested_models_is_tapped_on_the_outer_input(impl, rng):
     images = rng.uniform(-1, 1, size=(4, 8, 8, 3)).astype("float32")
 
     grad_model = impl.cam.gradient_model(model)
-    features, _, predictions = (np.asarray(t) for t in grad_model(images))
+    features, _, predictions = (keras.ops.convert_to_numpy(t) for t in grad_model(images))
     expected = inner.get_layer("target")(middle.get_layer("stem")(model.get_layer("scale")(images)))
     assert grad_model.inputs[0] is model.inputs[0]
-    np.testing.assert_allclose(features, expected, rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
-    np.testing.assert_allclose(predictions, model(images), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    np.testing.assert_allclose(features, keras.ops.convert_to_numpy(expected), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
+    np.testing.assert_allclose(predictions, keras.ops.convert_to_numpy(model(images)), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
 
 
 # Keras 3.15's saving converts its variables with numpy's old __array__ protocol: its warning, not ours.

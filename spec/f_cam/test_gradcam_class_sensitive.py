@@ -53,7 +53,7 @@ def test_every_class_gets_its_own_weights(impl, shapes):
     kernel = model.get_layer("predictions").get_weights()[0].astype(np.float64)
     # Oracle features: a plain Keras sub-model up to the target layer, no CAM code involved.
     tap = keras.Model(model.inputs[0], model.get_layer("features").output)
-    features = np.asarray(tap(images), dtype=np.float64)
+    features = keras.ops.convert_to_numpy(tap(images)).astype(np.float64)
     hw = features.shape[1] * features.shape[2]
     # float32 rounding of a C-term dot product, relative to its largest sum of |terms| (see RTOL_FLOAT32_DOT).
     atol = RTOL_FLOAT32_DOT * np.einsum("bijc,ck->bijk", np.abs(features), np.abs(kernel)).max() / hw

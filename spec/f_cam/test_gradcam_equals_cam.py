@@ -114,7 +114,7 @@ def test_a_nested_base_model_gives_cam_over_hw(impl, rng):
         [keras.Input((12, 12, 2)), base, L.GlobalAveragePooling2D(), L.Dense(3, activation="softmax", name="head")]
     )
     images = rng.uniform(0, 1, size=(5, 12, 12, 2)).astype("float32")
-    features = np.asarray(base.get_layer("top_conv")(base.get_layer("stem")(images)), dtype=np.float64)
+    features = keras.ops.convert_to_numpy(base.get_layer("top_conv")(base.get_layer("stem")(images))).astype(np.float64)
     kernel, bias = (w.astype(np.float64) for w in model.get_layer("head").get_weights())
     details = impl.cam.grad_cam_details(model, images)
     classes = oracles.top_class(oracles.gap_dense_logits(features, kernel, bias), details.class_index, RTOL_FLOAT32_DOT)

@@ -14,9 +14,12 @@ NO_TENSORFLOW = "TensorFlow is not installed (a JAX-only environment: the JAX be
 
 def tensorflow_installed():
     try:
-        return importlib.util.find_spec("tensorflow") is not None
-    except ImportError:  # a finder that refuses it (the spec's own no-TensorFlow probe)
+        found = importlib.util.find_spec("tensorflow")
+    except ImportError:  # a finder that refuses it
         return False
+    # The spec's own no-TensorFlow probe answers with a spec that has no origin (a package that
+    # cannot be loaded), so that torch, which probes with find_spec too, carries on.
+    return found is not None and found.origin is not None
 
 
 def gpus():

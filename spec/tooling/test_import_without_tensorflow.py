@@ -1,8 +1,8 @@
-"""`import grimoire` works without TensorFlow when Keras runs on JAX.
+"""`import grimoire` works without TensorFlow when Keras runs on JAX or torch.
 
 Each check runs in a fresh Python whose import system refuses `tensorflow` (a `sys.meta_path`
-finder raising ImportError), with KERAS_BACKEND=jax, so the TensorFlow this machine has cannot
-hide an import that would fail on a JAX-only install.
+finder raising ImportError), with KERAS_BACKEND=jax or torch, so the TensorFlow this machine has
+cannot hide an import that would fail on a JAX-only or torch-only install (a rented GPU machine).
 """
 
 import json
@@ -21,16 +21,26 @@ ROOT = Path(__file__).resolve().parents[2]
 NEUTRAL = [
     "grimoire", "grimoire._checks", "grimoire.params", "grimoire.models", "grimoire.digits",
     "grimoire.synthetic", "grimoire.conv", "grimoire.filters", "grimoire.flops", "grimoire.metrics", "grimoire.cam",
+    "grimoire.tooling.gpu",
 ]
 # Every probe starts with this: an import system that refuses TensorFlow as a missing package would.
 HIDE_TENSORFLOW = r"""
-import importlib.abc, sys
+import importlib.abc, importlib.machinery, sys
+
+class Hidden(importlib.abc.Loader):
+    def create_module(self, spec):
+        # What a missing package raises, so pytest.importorskip skips as it would on a JAX-only install.
+        raise ModuleNotFoundError(f"TensorFlow is hidden from this process (import of {spec.name!r})", name=spec.name)
+
+    def exec_module(self, module):
+        pass
 
 class NoTensorFlow(importlib.abc.MetaPathFinder):
+    # A spec without an origin: torch's dynamo probes packages with importlib.util.find_spec and
+    # skips one without an origin, as it would skip a missing one; importing it fails.
     def find_spec(self, name, path=None, target=None):
         if name == "tensorflow" or name.startswith("tensorflow."):
-            # What a missing package raises, so pytest.importorskip skips as it would on a JAX-only install.
-            raise ModuleNotFoundError(f"TensorFlow is hidden from this process (import of {name!r})", name=name)
+            return importlib.machinery.ModuleSpec(name, Hidden())
 
 sys.meta_path.insert(0, NoTensorFlow())
 """
@@ -45,23 +55,34 @@ for module in sys.argv[1:]:
         result["failed"][module] = f"{type(e).__name__}: {e}"
 import keras
 result["backend"] = keras.backend.backend()
+# One Grad-CAM on a small convnet: the backend's gradient path runs, not only the imports.
+import numpy as np
+from grimoire import cam
+model = keras.Sequential([keras.Input((12, 12, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                          keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)])
+heatmaps = cam.grad_cam(model, np.random.default_rng(0).normal(size=(2, 12, 12, 3)).astype("float32"))
+result["heatmap_shape"] = list(heatmaps.shape)
 result["tensorflow_loaded"] = "tensorflow" in sys.modules
 print("RESULT " + json.dumps(result))
 """
 
+# The backends a TensorFlow-free machine may run, and how to get each.
+BACKENDS = {"jax": "pip install -e .[jax]", "torch": "pip install -e .[torch]"}
 
-@pytest.fixture(scope="module")
-def probe():
-    """One fresh Python (imports are slow on a loaded machine) trying every module in turn."""
-    pytest.importorskip("jax", reason="KERAS_BACKEND=jax needs jax: pip install -e .[jax]")
-    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def probe(request):
+    """One fresh Python per backend (imports are slow on a loaded machine) trying every module in turn."""
+    backend = request.param
+    pytest.importorskip(backend, reason=f"KERAS_BACKEND={backend} needs {backend}: {BACKENDS[backend]}")
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     modules = ["tensorflow", *NEUTRAL]
     out = subprocess.run(
         [sys.executable, "-c", PROBE, *modules], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, f"the probe did not finish:\n{out.stderr[-3000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return {"expected_backend": backend, **json.loads(lines[-1][len("RESULT "):])}
 
 
 def test_the_probe_really_hides_tensorflow(probe):
@@ -71,7 +92,8 @@ def test_the_probe_really_hides_tensorflow(probe):
 def test_the_backend_neutral_modules_import_without_tensorflow(probe):
     assert {m: e for m, e in probe["failed"].items() if m in NEUTRAL} == {}
     assert [m for m in probe["imported"] if m in NEUTRAL] == NEUTRAL
-    assert probe["backend"] == "jax"
+    assert probe["backend"] == probe["expected_backend"]
+    assert probe["heatmap_shape"] == [2, 10, 10]  # a Grad-CAM computed on that backend
     # A module that swallowed the ImportError and half-loaded TensorFlow would show here.
     assert not probe["tensorflow_loaded"]
 
