@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BACKENDS = ("tensorflow", "jax")
+BACKENDS = ("tensorflow", "jax", "torch")
 FIRST_RELEASE, LAST_RELEASE = (2, 16), (2, 21)  # Keras 3 is TensorFlow's Keras from 2.16 on
 INSTALL_TIMEOUT, RUN_TIMEOUT = 1800, 5400  # seconds; a hung cell must not stop the others
 
@@ -136,15 +136,15 @@ def select_cells(tensorflow_versions, keras_versions, floors, tensorflow=None, k
         tensorflow: the TensorFlow versions asked for; default: `newest_patches`.
         keras: the Keras versions asked for; default: per TensorFlow release, the newest Keras
             and the oldest its floor allows.
-        backends: the backends asked for; default: TensorFlow on every release, plus JAX on
-            the newest one.
+        backends: the backends asked for; default: TensorFlow on every release, plus JAX and
+            torch on the newest one.
 
     Returns:
-        A list of `Cell`, in run order: JAX first (the widest difference, so a long run shows it
-        early), then each TensorFlow release oldest first, its oldest Keras before its newest.
-        JAX cells use only the newest chosen TensorFlow (installed for `grimoire`'s
-        TensorFlow-only modules; Keras on JAX does not use it) and, unless `keras` is given, only
-        the newest Keras.
+        A list of `Cell`, in run order: JAX and torch first (the widest differences, so a long run
+        shows them early), then each TensorFlow release oldest first, its oldest Keras before its
+        newest. JAX and torch cells use only the newest chosen TensorFlow (installed for the spec's
+        TensorFlow-only tests; Keras on JAX or torch does not use it) and, unless `keras` is given,
+        only the newest Keras.
     """
     chosen_tf = list(tensorflow) if tensorflow else newest_patches(tensorflow_versions)
     if not chosen_tf:
@@ -155,10 +155,11 @@ def select_cells(tensorflow_versions, keras_versions, floors, tensorflow=None, k
         raise ValueError(f"Argument `backend` must name backends from {BACKENDS}. Received: {unknown!r}")
     newest = newest_keras(keras_versions)
     cells = []
-    if "jax" in backends:
-        tf = max(chosen_tf, key=parse_version)
-        for k in dict.fromkeys(keras or [newest]):
-            cells.append(Cell(tf, k, "jax"))
+    for other in ("jax", "torch"):
+        if other in backends:
+            tf = max(chosen_tf, key=parse_version)
+            for k in dict.fromkeys(keras or [newest]):
+                cells.append(Cell(tf, k, other))
     if "tensorflow" in backends:
         for tf in chosen_tf:
             if keras:
@@ -173,11 +174,19 @@ def select_cells(tensorflow_versions, keras_versions, floors, tensorflow=None, k
 DEFAULT_CELLS = select_cells(KNOWN_TENSORFLOW, KNOWN_KERAS, raise_floors(KNOWN_KERAS_FLOORS, project_keras_floor()))
 
 
+# PyPI's torch wheel brings CUDA libraries (about 3 GB); a cell needs the CPU build, from PyTorch's
+# own index or a local wheel: `GRIMOIRE_TORCH` names either (a requirement or a wheel's path).
+TORCH_CPU = ("torch", "--extra-index-url", "https://download.pytorch.org/whl/cpu", "--index-strategy", "unsafe-best-match")
+
+
 def install_requirements(cell, root="."):
     """What `uv pip install` gets for a cell: the project with its test extra, TF and Keras pinned."""
     reqs = ["-e", f"{root}[test]", f"tensorflow=={cell.tensorflow}", f"keras=={cell.keras}"]
     if cell.backend == "jax":
         reqs.append("jax[cpu]")
+    if cell.backend == "torch":
+        chosen = os.environ.get("GRIMOIRE_TORCH")
+        reqs.extend([chosen] if chosen else TORCH_CPU)
     return reqs
 
 
@@ -300,7 +309,8 @@ def build_parser():
     p = argparse.ArgumentParser(prog="grimoire matrix", description=__doc__.split("\n")[0])
     p.add_argument("--tensorflow", help="comma-separated TensorFlow versions (default: newest patch of 2.16..2.21)")
     p.add_argument("--keras", help="comma-separated Keras versions (default: newest and oldest accepted, per release)")
-    p.add_argument("--backend", help="comma-separated backends from tensorflow,jax (default: both)")
+    p.add_argument("--backend", help="comma-separated backends from tensorflow,jax,torch (default: all three; "
+                   "a torch cell installs the CPU wheel, or GRIMOIRE_TORCH: a requirement or a wheel's path)")
     p.add_argument("--out", default="build/matrix", help="output directory (default: build/matrix)")
     p.add_argument("--offline", action="store_true", help="use the version lists recorded in this module")
     p.add_argument("--keep-envs", action="store_true", help="keep each cell's virtual environment")
@@ -317,7 +327,7 @@ def _split(text):
 
 
 def main(argv=None):
-    """`grimoire matrix [--tensorflow V,..] [--keras K,..] [--backend tensorflow,jax] [--out DIR]`."""
+    """`grimoire matrix [--tensorflow V,..] [--keras K,..] [--backend tensorflow,jax,torch] [--out DIR]`."""
     from . import matrix_report  # here, so noxfile.py can load this file on its own
 
     args = build_parser().parse_args(argv)

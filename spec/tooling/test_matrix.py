@@ -54,10 +54,11 @@ def test_oldest_keras_is_the_first_release_at_or_above_the_floor():
         matrix.oldest_keras(KERAS, "4.0")
 
 
-def test_default_cells_pair_each_release_with_its_oldest_and_newest_keras_and_add_jax_once():
+def test_default_cells_pair_each_release_with_its_oldest_and_newest_keras_and_add_jax_and_torch_once():
     cells = matrix.select_cells(TF, KERAS, FLOORS)
     assert cells == [
         Cell("2.17.1", "3.10.0", "jax"),
+        Cell("2.17.1", "3.10.0", "torch"),
         Cell("2.16.2", "3.0.0", "tensorflow"),
         Cell("2.16.2", "3.10.0", "tensorflow"),
         Cell("2.17.1", "3.3.0", "tensorflow"),
@@ -73,8 +74,8 @@ def test_explicit_choices_give_their_product_and_newest_equal_to_oldest_counts_o
 
 
 def test_an_unknown_backend_is_refused_by_name():
-    with pytest.raises(ValueError, match=r"`backend`.*Received: \['torch'\]"):
-        matrix.select_cells(TF, KERAS, FLOORS, backends=["torch"])
+    with pytest.raises(ValueError, match=r"`backend`.*Received: \['mxnet'\]"):
+        matrix.select_cells(TF, KERAS, FLOORS, backends=["mxnet"])
 
 
 def test_a_cell_pins_its_releases_and_jax_adds_jax():
@@ -83,6 +84,17 @@ def test_a_cell_pins_its_releases_and_jax_adds_jax():
     assert matrix.install_requirements(tf_cell, "/r") == ["-e", "/r[test]", "tensorflow==2.16.2", "keras==3.0.0"]
     assert "jax[cpu]" in matrix.install_requirements(jax_cell) and "jax[cpu]" not in matrix.install_requirements(tf_cell)
     assert matrix.cell_environment(jax_cell)["KERAS_BACKEND"] == "jax"
+
+
+def test_a_torch_cell_installs_the_cpu_wheel_or_the_one_named(monkeypatch):
+    torch_cell = Cell("2.21.0", "3.15.1", "torch")
+    monkeypatch.delenv("GRIMOIRE_TORCH", raising=False)
+    reqs = matrix.install_requirements(torch_cell, "/r")
+    assert reqs[:4] == ["-e", "/r[test]", "tensorflow==2.21.0", "keras==3.15.1"]
+    assert "torch" in reqs and "https://download.pytorch.org/whl/cpu" in reqs  # never PyPI's CUDA build alone
+    monkeypatch.setenv("GRIMOIRE_TORCH", "/wheels/torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl")
+    assert matrix.install_requirements(torch_cell, "/r")[4:] == ["/wheels/torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl"]
+    assert matrix.cell_environment(torch_cell)["KERAS_BACKEND"] == "torch"
 
 
 def record(tf, keras, backend, claims, status="ran"):
