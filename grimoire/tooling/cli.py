@@ -188,13 +188,13 @@ def report(args):
     if unknown:
         raise SystemExit(f"grimoire report: unknown phase(s) {unknown}; choose among {list(report_module.PHASES)}.")
     try:
-        return report_module.run(args.out, quick=args.quick, phases=phases, root=project_root())
+        return report_module.run(args.out, quick=args.quick, phases=phases, root=project_root(), gpu=args.gpu)
     except report_module.ReportError as error:
         raise SystemExit(f"grimoire report: {error}") from None
 
 
 # Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
-DELEGATED = {"mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics", "notebooks": "notebooks"}
+DELEGATED = {"mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics", "notebooks": "notebooks", "gpu": "gpu"}
 
 
 def build_parser():
@@ -247,11 +247,13 @@ def build_parser():
     p.add_argument("--quick", action="store_true", help="one round per benchmark, slowest cases left out (checks the plumbing)")
     p.add_argument("--phases", default="spec,benchmarks,pictures", metavar="P,...",
                    help="which phases to run (default: spec,benchmarks,pictures); the README is always written")
+    p.add_argument("--gpu", metavar="FILE", help="a `grimoire gpu run` JSON from a GPU machine: its numbers become a GPU section")
     p.set_defaults(run=report)
 
     commands.add_parser("mistakes", help="plant classic mistakes in copies of the reference; the spec must catch each one")
     commands.add_parser("matrix", help="the spec on several TensorFlow/Keras releases and backends; a claims-by-cell table")
     commands.add_parser("notebooks", help="write notebooks/ from the section pages of docs/ (--check: compare only)")
+    commands.add_parser("gpu", help="the hot paths on a GPU machine with JAX/torch and no TensorFlow: bundle, run, dry-run")
     commands.add_parser("numerics", help="the spec under several numeric configurations (oneDNN, ISA, threads, xdist); ledgers must agree")
 
     return parser

@@ -61,7 +61,7 @@ class Phase:
     outputs: list = field(default_factory=list)
 
 
-def run(out="report", *, quick=False, phases=PHASES, root, log=print):
+def run(out="report", *, quick=False, phases=PHASES, root, log=print, gpu=None):
     """Runs the chosen phases and swaps the new report into `out`; returns the process exit code.
 
     Args:
@@ -70,6 +70,8 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print):
         phases: which of `PHASES` to run; the README is always written.
         root: the project checkout holding `spec/`.
         log: where progress lines go.
+        gpu: the JSON `grimoire gpu run` wrote on a GPU machine, or None: its numbers become the
+            README's GPU section (and the file is kept as DIR/gpu.json).
 
     Returns:
         0 if every phase succeeded, 1 if one failed, 130 after Ctrl-C (the previous report kept).
@@ -79,6 +81,9 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print):
         raise ValueError(f"Argument `phases` must name phases among {list(PHASES)}. Received: {unknown}")
     out = Path(out).expanduser().resolve()
     check_out(out)
+    if gpu is not None and _read_json(gpu) is None:
+        raise ReportError(f"Argument `gpu` must be the JSON file `grimoire gpu run` wrote. Received: {gpu} (missing or "
+                          "not JSON). Copy gpu.json from the GPU machine, or leave --gpu out.")
     with locked(out):
         work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
         try:
@@ -86,7 +91,8 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print):
             text = markdown.readme(results, catalogue=Catalogue.load(Path(root) / "spec" / "claims.toml"),
                                    ledger=_read_json(work / "ledger.json"), bench=_read_json(work / "benchmarks.json"),
                                    mistakes=_read_json(work / "mistakes.json"),
-                                   pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions())
+                                   pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions(),
+                                   gpu=_gpu(gpu, work))
             write_text_atomically(work / "README.md", text)
             (work / MARKER).write_text("A folder written by `grimoire report`; the next report replaces it whole.\n")
             swap_in(work, out)
@@ -236,6 +242,16 @@ def pictures_phase(work, quick, log):
     if errors:
         phase.status, phase.detail = "failed", "; ".join(errors)
     return phase
+
+
+def _gpu(path, work):
+    """The GPU run's JSON (copied into the report as gpu.json), or None when there is none."""
+    if path is None:
+        return None
+    data = _read_json(Path(path))
+    if data is not None:
+        write_text_atomically(work / "gpu.json", json.dumps(data, indent=1) + "\n")
+    return data
 
 
 def _read_json(path):

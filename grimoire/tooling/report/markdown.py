@@ -206,7 +206,7 @@ def mistakes_markdown(results):
     return "\n".join(lines)
 
 
-def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=False, versions=None):
+def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=False, versions=None, gpu=None):
     """The report's README.md text from what this run produced.
 
     Args:
@@ -218,6 +218,7 @@ def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=F
         pictures: the file names of the pictures this run drew.
         quick: whether the run was `--quick`.
         versions: library versions to show when the benchmarks did not record them.
+        gpu: the JSON of a `grimoire gpu run` (a GPU machine's numbers), or None.
     """
     rows = benchmark_rows(bench) if bench else []
     lines = ["# Grimoire report", "",
@@ -258,6 +259,11 @@ def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=F
                   "", verdicts, ""]
     else:
         lines += ["_No benchmark results: the benchmarks phase did not run or wrote nothing._", ""]
+
+    if gpu is not None:
+        from .. import gpu as gpu_module
+
+        lines += ["## GPU", "", gpu_module.markdown(gpu), ""]
 
     if mistakes is not None:
         lines += ["## Mistakes caught", "", mistakes_markdown(mistakes), ""]
