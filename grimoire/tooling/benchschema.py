@@ -32,6 +32,9 @@ GRADCAM_PATHS = (GRADCAM_COMPILED, GRADCAM_XLA, EAGER_TEXTBOOK, FORWARD_ONLY, TF
 # The same Grad-CAM step on Keras' JAX backend (jax.jit), and JAX's compiled forward pass alone.
 GRADCAM_JAX = "grimoire-jax-jit"
 JAX_FORWARD_ONLY = "jax-forward-only"
+# The same step on Keras' torch backend (eager: torch has no XLA), and torch's forward pass alone.
+GRADCAM_TORCH = "grimoire-torch-eager"
+TORCH_FORWARD_ONLY = "torch-forward-only"
 CEILINGS = (MATMUL, COPY)
 
 
@@ -43,6 +46,11 @@ def tf_path(mode):
 def jax_path():
     """The JAX rung: `jax.jit` of XLA's operation."""
     return "jax-jit"
+
+
+def torch_path():
+    """The torch rung: torch's own operation, eager."""
+    return "torch-eager"
 
 
 def numpy_path(kind):
@@ -66,7 +74,7 @@ def gradcam_case(batch):
 # --- extra_info keys -----------------------------------------------------------------------------
 
 PATH, CASE, DEVICE, PRECISION, BATCH_SIZE = "path", "case", "device", "precision", "batch_size"
-BACKEND = "backend"  # "tensorflow", "jax" or "numpy": the peak a rung is compared with is its backend's
+BACKEND = "backend"  # "tensorflow", "jax", "torch" or "numpy": the peak a rung is compared with is its backend's
 FLOPS, BYTES, INTENSITY = "flops", "bytes", "intensity"
 GFLOPS, GBS, FRACTION_OF_PEAK = "gflops", "gbs", "fraction_of_peak"
 PEAK_GFLOPS, PEAK_COPY_GBS = "peak_gflops", "peak_copy_gbs"

@@ -109,8 +109,9 @@ def record(benchmark, machine_peak):
 
     def record(*, flops, device, batch_size, path, case, bytes=None, precision=None, backend="tensorflow", **more):
         info = benchmark.extra_info
-        # numpy rungs run on the CPU: TensorFlow's matmul there is the ceiling they are compared with.
-        peak = machine_peak(device, "jax" if backend == "jax" else "tensorflow")
+        # JAX and torch rungs are compared with their own matmul on the same device; numpy rungs run
+        # on the CPU, where TensorFlow's matmul is the ceiling they are compared with.
+        peak = machine_peak(device, backend if backend in ("jax", "torch") else "tensorflow")
         info.update({
             schema.FLOPS: int(flops),
             schema.DEVICE: device,

@@ -66,7 +66,11 @@ def matmul_operands(n=PEAK_MATMUL_N):
 
 
 def matmul_fn(a, b, device="cpu", backend="tensorflow"):
-    """A compiled float32 `a @ b` on `device`: returns `(run, flops)`, `run()` giving a numpy array."""
+    """A float32 `a @ b` on `device` (compiled; eager on torch): returns `(run, flops)`, `run()` giving a numpy array.
+
+    `backend` is "tensorflow", "jax" or "torch"; `device` is that backend's name for it ("gpu:0" on
+    TensorFlow and JAX, "cuda:0" on torch).
+    """
     flops = 2 * a.shape[0] * a.shape[1] * b.shape[1]
     if backend == "jax":
         import jax
@@ -76,6 +80,11 @@ def matmul_fn(a, b, device="cpu", backend="tensorflow"):
         a, b = jax_ladder.on(device, a, b)
         product = jax.jit(lambda x, y: x @ y)
         return (lambda: np.asarray(product(a, b))), flops
+    if backend == "torch":
+        from ..g_perf import torch_ladder
+
+        a, b = torch_ladder.on(device, a, b)
+        return (lambda: (a @ b).cpu().numpy()), flops  # the copy to the host waits for the device
     import tensorflow as tf
 
     with tf.device(devices.tf_device(device)):
@@ -111,7 +120,7 @@ def copy_gbs(repeats=5):
 
 
 def info():
-    """Machine and library facts for the benchmark JSON and the report (TensorFlow and JAX when present)."""
+    """Machine and library facts for the benchmark JSON and the report (TensorFlow, JAX and torch when present)."""
     from importlib import metadata
 
     cpu = platform.processor() or platform.machine()
@@ -124,7 +133,7 @@ def info():
              "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,  # when asked
              "numpy": np.__version__,
              "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 CPUs)")}
-    for package in ("tensorflow", "keras", "jax"):
+    for package in ("tensorflow", "keras", "jax", "torch"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
