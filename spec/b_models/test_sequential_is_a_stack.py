@@ -40,10 +40,10 @@ def test_add_appends_and_pop_removes_at_the_end(model, rng):
     model.pop()
     assert model.layers == [hidden]
     np.testing.assert_allclose(
-        model(x), oracles.dense(x, hidden, oracles.relu), rtol=RTOL_FLOAT32_DOT, atol=ATOL_FLOAT32_DOT
+        keras.ops.convert_to_numpy(model(x)), oracles.dense(x, hidden, oracles.relu), rtol=RTOL_FLOAT32_DOT, atol=ATOL_FLOAT32_DOT
     )
     extra = keras.layers.Dense(2, name="extra")
     model.add(extra)
     assert model.layers == [hidden, extra]
     expected = oracles.dense(oracles.dense(x, hidden, oracles.relu), extra)
-    np.testing.assert_allclose(model(x), expected, rtol=RTOL_FLOAT32_DOT, atol=ATOL_FLOAT32_DOT)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), expected, rtol=RTOL_FLOAT32_DOT, atol=ATOL_FLOAT32_DOT)

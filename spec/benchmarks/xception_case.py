@@ -29,7 +29,7 @@ def analytic_maps(model, batch, method):
     "grad-cam", "grad-cam++", "layercam" (the features come from this backend's forward pass)."""
     import keras
 
-    features = np.asarray(keras.Model(model.inputs[0], model.get_layer(TARGET).output)(images(batch)), np.float64)
+    features = keras.ops.convert_to_numpy(keras.Model(model.inputs[0], model.get_layer(TARGET).output)(images(batch))).astype(np.float64)
     kernel, bias = (np.asarray(w, np.float64) for w in model.layers[-1].get_weights())
     top = (features.mean(axis=(1, 2)) @ kernel + bias).argmax(axis=-1)
     return oracles.gap_head_maps(features, kernel, top, method)

@@ -37,7 +37,7 @@ def test_the_loss_has_no_gradient_to_the_metric_state(impl, regression_data):
     def loss():
         y_pred = model(x, training=True)
         metric.update_state(y, y_pred)
-        return keras.ops.mean(keras.ops.square(y - y_pred)) + 0.0 * metric.result()
+        return keras.ops.mean(keras.ops.square(keras.ops.convert_to_tensor(y) - y_pred)) + 0.0 * metric.result()
 
     found = gradients.gradient(loss, model.trainable_variables + metric.variables)
     model_gradients, metric_gradients = found[: len(model.trainable_variables)], found[len(model.trainable_variables) :]

@@ -48,10 +48,11 @@ def test_kernel_channels_must_match_the_images(impl, rng):
     """A (3, 3, C', F) kernel with C' != C cannot be applied: Keras and ours refuse it."""
     images = rng.normal(size=(1, 6, 6, 3)).astype("float32")
     # The backend words the refusal: TensorFlow's shape check (surfaced by keras.ops.conv as a
-    # ValueError) or, on JAX, Keras' own channel check. Both name the 3 image and 2 kernel channels.
+    # ValueError) or, on JAX and torch, Keras' own channel checks. All name the 3 image and 2 kernel channels.
     refusal = (
         r"Depth of input \(3\) is not a multiple of input depth of filter \(2\)"
         r"|Received input channels 3 and kernel in_channels 2"
+        r"|Input channels \(3\) must be divisible by kernel input channels \(2\)"
     )
     with pytest.raises(ValueError, match=refusal):
         keras.ops.conv(images, np.ones((3, 3, 2, 4), dtype="float32"))

@@ -37,7 +37,7 @@ def test_outputs_equal_the_layer_activations_and_the_predictions(impl, shapes):
     np.testing.assert_allclose(features, keras.ops.convert_to_numpy(x), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
     np.testing.assert_allclose(predictions, keras.ops.convert_to_numpy(model(images)), rtol=RTOL_SAME_GRAPH, atol=ATOL_SAME_GRAPH)
     kernel, bias = model.get_layer("predictions").get_weights()
-    expected_logits = np.asarray(x, np.float64).mean(axis=(1, 2)) @ kernel + bias
+    expected_logits = keras.ops.convert_to_numpy(x).astype(np.float64).mean(axis=(1, 2)) @ kernel + bias
     np.testing.assert_allclose(logits, expected_logits, rtol=RTOL_FLOAT32_DOT, atol=ATOL_FLOAT32_DOT)
     # predictions = a float32 softmax of these float32 logits: a few roundings, inside the Dense tolerance.
     np.testing.assert_allclose(_softmax(logits), predictions, atol=ATOL_FLOAT32_DOT)
