@@ -41,6 +41,7 @@ from ..files import write_text_atomically
 from ..ledger import Catalogue
 from ..project import pytest_command
 from . import markdown, pictures
+from ..conformance import table as conformance_table
 
 PHASES = ("spec", "benchmarks", "mistakes", "pictures")
 MARKER = ".grimoire-report"
@@ -86,7 +87,8 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print):
             text = markdown.readme(results, catalogue=Catalogue.load(Path(root) / "spec" / "claims.toml"),
                                    ledger=_read_json(work / "ledger.json"), bench=_read_json(work / "benchmarks.json"),
                                    mistakes=_read_json(work / "mistakes.json"),
-                                   pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions())
+                                   pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions(),
+                                   conformance=conformance_table.read(Path(root) / "conformance"))
             write_text_atomically(work / "README.md", text)
             (work / MARKER).write_text("A folder written by `grimoire report`; the next report replaces it whole.\n")
             swap_in(work, out)
