@@ -4,7 +4,7 @@ For each peer (`peers.PEERS`): find or make its environment, run the claims of i
 `pytest --impl <its adapter>` (the adapters note which tests reached the peer), measure the cause of
 each differing cell (`causes`), and write DIR/conformance.json and DIR/README.md (`table`).
 
-    grimoire conformance [--peers tf-keras-vis,xplique,keras] [--out DIR] [--claims ID,...] [--no-install]
+    grimoire conformance [--peers tf-keras-vis,xplique,keras,scikit-learn] [--out DIR] [--claims ID,...] [--no-install]
 
 A peer that cannot be imported or installed is reported as "not installed", never as a failure.
 A new release of a peer is one command away from a new column: `--peers xplique` after changing
@@ -87,7 +87,7 @@ def _section_folder(root, section):
 
 
 def diagnose(peer, python, cells, root):
-    """Adds the measured cause to each differing cell (`causes.KNOWN`, or the peer's own error)."""
+    """Adds the measured cause to each differing cell (`causes.KNOWN`, or what the peer raised, in its words)."""
     differing = [c for c, cell in cells.items() if cell["verdict"] == table.DIFFERS]
     if not differing:
         return
@@ -98,10 +98,12 @@ def diagnose(peer, python, cells, root):
     for claim in differing:
         cell = cells[claim]
         if claim in found:
-            cell.update({k: found[claim][k] for k in ("kind", "cause", "measured")})
-        elif not cell["first_failure"].startswith("AssertionError"):
-            cell.update(kind="peer error", measured=cell["first_failure"],
-                        cause=f"{peer.name} raised while computing the map ({cell['test'].split('::')[-1]})")
+            cell.update({k: found[claim][k] for k in ("kind", "cause", "measured", "confirmed")})
+        elif cell["failure"] == table.RAISED:
+            said = table.peer_message(cell["first_failure"])
+            limit = said.split(":", 1)[0]  # "<peer> raised <Error> on <a kind of model>"
+            cell.update(kind="peer cannot take " + limit.split(" on ", 1)[1] if " on " in limit else "peer raised",
+                        measured="", cause=f"{said} (in {cell['test'].split('::')[-1]})")
 
 
 def conformance(names=None, out="conformance", claims=None, install=True, root=None):
@@ -113,8 +115,9 @@ def conformance(names=None, out="conformance", claims=None, install=True, root=N
     document = {"when": time.strftime("%Y-%m-%d", time.gmtime()), "versions": _versions(), "claims": {}, "peers": []}
     with tempfile.TemporaryDirectory(prefix="grimoire-conformance-") as work:
         for peer in peers:
-            ids = [c.id for c in catalogue.claims.values() if c.section == peer.section and (not wanted or c.id in wanted)]
-            document["claims"][peer.section] = ids
+            section = [c.id for c in catalogue.claims.values() if c.section == peer.section and (not wanted or c.id in wanted)]
+            document["claims"][peer.section] = section
+            ids = [c for c in section if not peer.only or c in peer.only]
             entry = {"name": peer.name, "section": peer.section, "note": peer.note}
             started = time.monotonic()
             print(f"{peer.name}: finding its environment ...", flush=True)
@@ -126,8 +129,10 @@ def conformance(names=None, out="conformance", claims=None, install=True, root=N
                 entry["version"] = _version(python, peer.distribution)
                 print(f"{peer.name} {entry['version']}: running {len(ids)} claims ...", flush=True)
                 records, asked, log = run_peer(peer, python, ids, root, Path(work))
-                cells = table.cells(records, asked, ids, peer=peer.name)
+                cells = table.cells(records, asked, ids, peer=peer.name, learners_own=peer.learners_own)
                 diagnose(peer, python, cells, root)
+                cells.update({c: {"verdict": table.NOT_APPLICABLE, "reason": peer.elsewhere, "asked": 0, "tests": 0}
+                              for c in section if c not in ids})
                 entry.update(status="ran", cells=cells, tests=len(records), log_tail=log[-4000:])
             entry["seconds"] = round(time.monotonic() - started, 1)
             document["peers"].append(entry)

@@ -15,24 +15,24 @@ import numpy as np
 from grimoire.cam import base
 from grimoire.cam.inputs import check_class_index, check_image_size, check_images
 
-from .shared import asked, normalize_maps, not_asked
+from .shared import ask_peer, model_kind, normalize_maps, not_asked
 
 HIDDEN = ("weights", "features", "gradients", "scores")  # what a peer's public API does not return
 
 
-def peer_result(peer):
-    """A `CamResult` type whose hidden fields raise `not_asked(peer, field)`."""
+def peer_result(peer, hidden=HIDDEN):
+    """A `CamResult` type whose `hidden` fields raise `not_asked(peer, field)`."""
 
-    def hidden(field):
+    def hide(field):
         def read(self):
             raise not_asked(peer, field)
 
         return property(read)
 
-    return type("PeerResult", (base.CamResult,), {"__slots__": (), **{f: hidden(f) for f in HIDDEN}})
+    return type("PeerResult", (base.CamResult,), {"__slots__": (), **{f: hide(f) for f in hidden}})
 
 
-def peer_class(reference, peer, maps_from_peer):
+def peer_class(reference, peer, maps_from_peer, also_hidden=()):
     """A subclass of the reference explainer `reference` whose maps come from `maps_from_peer`.
 
     Args:
@@ -40,12 +40,15 @@ def peer_class(reference, peer, maps_from_peer):
         peer: the peer's name, as the conformance table writes it (`"xplique"`).
         maps_from_peer: `(explainer, images, classes) -> maps`, the peer's raw maps `(batch, h, w)`
             (before any normalisation) for float32 `images` and one int class per image; it reads
-            `explainer.model`, `explainer.plan` and `explainer.score`.
+            `explainer.model`, `explainer.plan` and `explainer.score`. What it raises is the
+            peer's answer (`shared.PeerRaised`), unless it is a `not_asked` marker.
+        also_hidden: result fields the peer's maps cannot stand for, besides `HIDDEN` (`"maps"` where
+            the peer returns its map only after its own ReLU).
 
     Returns:
         The class, named like the reference's.
     """
-    result_type = peer_result(peer)
+    result_type = peer_result(peer, HIDDEN + tuple(also_hidden))
 
     def explain(self, images, class_index=None):
         images = check_images(self.input_spec, images)
@@ -60,8 +63,10 @@ def peer_class(reference, peer, maps_from_peer):
             if predictions.ndim != 2:
                 raise not_asked(peer, "outputs")
             classes = np.where(classes < 0, predictions.argmax(axis=-1), classes).astype(np.int32)
-        asked(peer)  # before the call: an error the peer raises is its answer, not the adapter's
-        maps = np.asarray(maps_from_peer(self, images, classes), dtype=np.float32)
+        kind = model_kind(self.model, self.layer_name)
+        if kind == "a subclassed model":  # both peers build a functional gradient model from `model.inputs`
+            raise not_asked(peer, "subclassed_models")
+        maps = np.asarray(ask_peer(peer, maps_from_peer, self, images, classes, model_kind=kind), dtype=np.float32)
         return result_type(heatmaps=normalize_maps(maps), maps=maps, weights=None, features=None, gradients=None,
                            scores=None, class_index=classes)
 

@@ -21,6 +21,23 @@ class Peer:
     section: str  # the catalogue section whose claims it is asked
     install: tuple = field(default=())  # pip requirements of its own environment; () = the project's
     note: str = ""
+    learners_own: dict = field(default_factory=dict)  # test function -> why it checks only the learner's code
+    only: tuple = ()  # the claims of its section it is asked; () = all of them
+    elsewhere: str = ""  # why the section's other claims are not applicable to it
+
+
+# Tests of section C that check Grimoire's own class, not what a metric computes.
+REGISTERED_NAME = ("checks the registered name `grimoire>RootMeanSquaredError`, which names Grimoire's package; "
+                   "the peer's class is registered under its own")
+MESSAGE_WORDING = ("matches Grimoire's message wording for mismatched shapes; the peer's own refusal is a "
+                   "different error (Keras: TensorFlow's InvalidArgumentError from the subtraction, at once)")
+WEIGHTS_WORDING = ("matches Grimoire's message wording for a sample weight count that is not the batch's; the "
+                   "peer refuses it at once with its own error")
+METRIC_TESTS_OF_THE_LEARNER = {
+    "test_keras_serializes_the_registered_metric_by_name": REGISTERED_NAME,
+    "test_rmse_refuses_mismatched_shapes": MESSAGE_WORDING,
+    "test_sample_weight_needs_one_weight_per_sample": WEIGHTS_WORDING,
+}
 
 
 PEERS = {
@@ -32,7 +49,15 @@ PEERS = {
         install=("xplique==2.0.2", "einops", "opencv-python-headless", "tensorflow-probability==0.25.0", "dm-tree"),
         note="installed with --no-deps over the project's TensorFlow and Keras (xplique pins tensorflow<=2.20)",
     ),
-    "keras": Peer("keras", "keras", "keras", f"{ADAPTERS}.keras_metrics", "C"),
+    "keras": Peer("keras", "keras", "keras", f"{ADAPTERS}.keras_metrics", "C",
+                  learners_own=METRIC_TESTS_OF_THE_LEARNER),
+    "scikit-learn": Peer("scikit-learn", "scikit-learn", "sklearn", f"{ADAPTERS}.sklearn_metrics", "C",
+                         note="the formulas only: `sklearn.metrics` computes each result from the rows an eager "
+                              "update kept; compiled steps are not asked of it",
+                         learners_own=METRIC_TESTS_OF_THE_LEARNER, only=("metric-streaming",),
+                         elsewhere="the claim is about how a Keras metric is written or run (its variables, "
+                                   "compiled steps, serialization, replicas, errors), not a formula scikit-learn "
+                                   "implements"),
 }
 
 

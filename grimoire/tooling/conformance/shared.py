@@ -13,6 +13,10 @@ Two records keep a cell honest:
 - `not_asked(peer, what)`: what the peer does not expose (Grad-CAM's channel weights, an XLA mode)
   raises the stub marker `NotImplementedError("exercise: <peer>.<what>")`, which the plugin
   records as pending: that test is not asked of the peer, and does not fail it.
+
+A third keeps a failure honest: `ask_peer` runs the peer's own call and turns anything it raises
+into `PeerRaised`, so the table tells "the peer raised" from "the peer computed something else"
+(an `AssertionError` in the test) and from an error of the adapter or test (anything else).
 """
 
 import contextlib
@@ -47,6 +51,46 @@ def asked(peer):
     if path and test:
         with open(path, "a", encoding="utf-8") as handle:  # one short line: appends from one process
             handle.write(f"{peer}\t{test.rsplit(' (', 1)[0]}\n")
+
+
+class PeerRaised(RuntimeError):
+    """An exception raised inside a peer's own call (the message names the peer, the model, the error)."""
+
+
+def ask_peer(peer, call, *args, model_kind="", **kwargs):
+    """`call(*args, **kwargs)`, noting that the running test asked `peer`; what the peer raises becomes `PeerRaised`.
+
+    Args:
+        peer: the peer's name.
+        call: the peer's function or method.
+        model_kind: a few words on the model asked about (`"a nested model"`), for the message.
+
+    Returns:
+        What `call` returns.
+    """
+    asked(peer)
+    try:
+        return call(*args, **kwargs)
+    except NotImplementedError as error:
+        if str(error).startswith(MARKER):
+            raise
+        raise PeerRaised(f"{peer} raised {type(error).__name__}{_on(model_kind)}: {error}") from error
+    except Exception as error:  # noqa: BLE001  whatever the peer raises is its answer, recorded as such
+        raise PeerRaised(f"{peer} raised {type(error).__name__}{_on(model_kind)}: {error}") from error
+
+
+def _on(model_kind):
+    return f" on {model_kind}" if model_kind else ""
+
+
+def model_kind(model, layer_name):
+    """A few words for what kind of model `model` is, as a peer's limitation would name it."""
+    if not getattr(model, "inputs", None):
+        return "a subclassed model"
+    top = {layer.name for layer in getattr(model, "layers", [])}
+    if layer_name and layer_name not in top:
+        return "a nested model (its layer inside an inner model)"
+    return ""
 
 
 def not_asked(peer, what):

@@ -9,7 +9,11 @@ A cell counts only the tests that reached the peer (`shared.asked`):
     differs         one of them failed; the cell carries the measured discrepancy and its cause
     not applicable  none reached the peer: the reason is what the tests needed that the peer does
                     not expose (the adapters' `not_asked` names), or that they call only the
-                    reference's support
+                    reference's support, or that they speak only of the learner's own code
+
+A differing cell says how it differs (`failure`): `computed differently` (an `AssertionError`: the
+peer answered, and its answer is not the claim's), `peer raised` (`shared.PeerRaised`: the peer's
+own call raised), or `test or adapter error` (anything else: not evidence about the peer).
 """
 
 import json
@@ -23,7 +27,24 @@ MARKDOWN_MARKER = "<!-- grimoire conformance: written by `grimoire conformance`,
 HOLDS, DIFFERS, NOT_APPLICABLE, NOT_INSTALLED = "holds", "differs", "not applicable", "not installed"
 
 
-def cells(records, asked_tests, claim_ids, causes=None, peer=""):
+COMPUTED, RAISED, BROKEN = "computed differently", "peer raised", "test or adapter error"
+
+
+def failure_of(message):
+    """How a failed test's first line says it failed: `COMPUTED`, `RAISED` or `BROKEN`."""
+    if "PeerRaised" in message:
+        return RAISED
+    if message.startswith(("AssertionError", "assert ", "Failed: DID NOT RAISE")) or "AssertionError" in message.split(":")[0]:
+        return COMPUTED
+    return BROKEN
+
+
+def peer_message(message):
+    """The peer's own words from a `PeerRaised` line (everything after the exception's name)."""
+    return message.split("PeerRaised: ", 1)[-1]
+
+
+def cells(records, asked_tests, claim_ids, causes=None, peer="", learners_own=None):
     """`{claim: cell}` for one peer from its run's outcome records.
 
     Args:
@@ -32,29 +53,63 @@ def cells(records, asked_tests, claim_ids, causes=None, peer=""):
         claim_ids: the claims the peer was asked, in catalogue order.
         causes: `{claim: {"kind", "cause", "measured"}}` diagnosed for differing claims.
         peer: the peer's name (its `not_asked` names start with it).
+        learners_own: `{test function name: reason}` for tests that check the learner's own code
+            (its registered name, its message wording), which the peer never promised: they are
+            left out of the cell, and listed with their reason.
 
     Returns:
         `{claim: {"verdict", "asked", "passed", "failed", "detail", ...}}`.
     """
     causes = causes or {}
+    learners_own = learners_own or {}
     out = {}
     for claim in claim_ids:
-        mine = [r for r in records if claim in r["claims"]]
+        everything = [r for r in records if claim in r["claims"]]
+        left_out = sorted({learners_own[_function(r)] for r in everything if _function(r) in learners_own})
+        mine = [r for r in everything if _function(r) not in learners_own]
         asked = [r for r in mine if r["nodeid"] in asked_tests and r["outcome"] in ("passed", "failed")]
         failed = [r for r in asked if r["outcome"] == "failed"]
         broken = [r for r in mine if r["outcome"] == "failed" and r["nodeid"] not in asked_tests]
-        cell = {"asked": len(asked), "tests": len(mine), "failed": len(failed),
+        cell = {"asked": len(asked), "tests": len(mine), "failed": len(failed), "learners_own": left_out,
                 "adapter_errors": [_first_line(r["message"]) for r in broken]}
-        if failed:
+        # A test that reached the peer and broke for another reason says nothing about the peer.
+        evidence = [r for r in failed if failure_of(_first_line(r["message"])) != BROKEN]
+        cell["adapter_errors"] += [_first_line(r["message"]) for r in failed if r not in evidence]
+        if evidence:
+            first = evidence[0]
             cause = causes.get(claim)
-            cell.update(verdict=DIFFERS, first_failure=_first_line(failed[0]["message"]),
-                        test=failed[0]["nodeid"], **(cause or {"kind": "undiagnosed", "cause": "", "measured": ""}))
-        elif asked:
-            cell.update(verdict=HOLDS)
-        else:
+            cell.update(verdict=DIFFERS, first_failure=_first_line(first["message"]), test=first["nodeid"],
+                        failure=failure_of(_first_line(first["message"])),
+                        failing_tests=[_function(r) for r in evidence],
+                        **(cause or {"kind": "undiagnosed", "cause": "", "measured": ""}))
+        elif any(r["outcome"] == "passed" for r in asked):
+            cell.update(verdict=HOLDS, asked=sum(r["outcome"] == "passed" for r in asked))
+        elif failed:
+            cell.update(verdict=NOT_APPLICABLE,
+                        reason="its tests that reached the peer broke before comparing (see the errors below)")
+        elif mine or not left_out:
             cell.update(verdict=NOT_APPLICABLE, reason=_why_not(mine, peer))
+        else:
+            cell.update(verdict=NOT_APPLICABLE, reason="its tests check only the learner's own code: " + "; ".join(left_out))
         out[claim] = cell
     return out
+
+
+def _function(record):
+    """A record's test function name, without its module or parameters."""
+    return record["nodeid"].split("::")[-1].split("[")[0]
+
+
+# What a peer's `not_asked` names mean, in words (the rest are read as "needs <name>").
+UNEXPOSED = {
+    "subclassed_models": "a subclassed model, which {peer} cannot take (it builds its gradient model from "
+                         "`model.inputs`, which a subclassed model does not have)",
+    "maps": "the map before the ReLU, which {peer} does not return (it applies the ReLU itself)",
+    "compile_modes": "the XLA and eager modes of the reference's compiled step, which {peer} does not have",
+    "compiled_step": "the reference's compiled step, which {peer} does not have",
+    "trace_count": "the reference's trace count, which {peer} does not have",
+    "compiled_steps": "a compiled step (tf.function or XLA), which {peer} cannot run",
+}
 
 
 def _why_not(records, peer):
@@ -62,7 +117,11 @@ def _why_not(records, peer):
     hidden = sorted({r["message"].split(prefix, 1)[1].split()[0] for r in records
                      if r["outcome"] == "pending" and f"write {prefix}" in r["message"]})
     if hidden:
-        return f"its tests need {', '.join(hidden)}, which {peer} does not expose"
+        words = [UNEXPOSED[h].format(peer=peer) for h in hidden if h in UNEXPOSED]
+        plain = [h for h in hidden if h not in UNEXPOSED]
+        if plain:
+            words.append(f"{', '.join(plain)}, which {peer} does not expose")
+        return "its tests need " + "; ".join(words)
     if not records:
         return "no test of this claim ran"
     return "its tests call only the reference's support (layer discovery, checks, data), not a method of " + peer
@@ -76,12 +135,14 @@ def _first_line(text):
 def cell_text(cell):
     """One table cell: `holds (3/5)`, `differs: <measured>; <cause> (<kind>)`, `n/a: <reason>`."""
     verdict = cell["verdict"]
+    own = f"; {len(cell['learners_own'])} left out as the learner's own" if cell.get("learners_own") else ""
     if verdict == HOLDS:
-        return f"holds ({cell['asked']} of {cell['tests']} tests asked)"
+        return f"holds ({cell['asked']} of {cell['tests']} tests asked{own})"
     if verdict == DIFFERS:
         if cell.get("cause"):
-            return f"differs ({cell['kind']}): {cell['measured']}; {cell['cause']}"
-        return f"differs (undiagnosed): {cell['first_failure']}"
+            measured = f"{cell['measured']}; " if cell.get("measured") else ""
+            return f"differs ({cell['kind']}): {measured}{cell['cause']}"
+        return f"differs (undiagnosed, {cell.get('failure', COMPUTED)}): {cell['first_failure']}"
     if verdict == NOT_INSTALLED:
         return f"not installed: {cell['reason']}"
     return f"not applicable: {cell['reason']}"
@@ -107,9 +168,12 @@ def render(document, when=None):
         for p in peers:
             if p.get("note"):
                 lines.append(f"- {_column(p)}: {p['note']}.")
-            errors = [(c, e) for c, cell in p.get("cells", {}).items() for e in cell.get("adapter_errors", [])]
-            for claim, error in errors:
-                lines.append(f"- {_column(p)}, `{claim}`: a test that never reached the peer failed (adapter error): {error}")
+            for claim, cell in p.get("cells", {}).items():
+                for reason in cell.get("learners_own", []):
+                    lines.append(f"- {_column(p)}, `{claim}`: a test left out as the learner's own: {reason}")
+                for error in sorted(set(cell.get("adapter_errors", []))):
+                    lines.append(f"- {_column(p)}, `{claim}`: a test failed before it said anything about the peer "
+                                 f"(test or adapter error): {error}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

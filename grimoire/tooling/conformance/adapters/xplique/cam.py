@@ -11,8 +11,12 @@ Like with like:
   (bicubic); the adapter runs the three steps `explain` runs per batch (`_gradient`,
   `_compute_weights`, `_apply_weights`) and leaves that resize out, so a map is compared before any
   resampling; `same_as_explain` checks that the public `explain` gives these maps resized.
-  xplique applies the ReLU itself, so `maps` are after the ReLU; the adapter normalises as the
-  reference does (`shared.normalize_maps`).
+  xplique applies the ReLU itself, so its maps are after the ReLU and the result's `maps` field
+  (the map before any ReLU) is not asked of it; the adapter normalises as the reference does
+  (`shared.normalize_maps`).
+- the model as the user has it: xplique looks `conv_layer` up among the model's top-level layers,
+  so a layer inside a nested model is asked as the user would ask it, and what xplique raises is
+  its answer (`shared.PeerRaised`).
 
 LayerCAM and HiResCAM are not xplique methods; classic CAM is the reference's.
 """
@@ -23,7 +27,7 @@ from grimoire.cam import *  # noqa: F401,F403  the reference's support: upsampli
 from grimoire.cam import GradCAM as _GradCAM, GradCAMPlusPlus as _GradCAMPlusPlus
 
 from grimoire.tooling.conformance.cam_adapter import details, peer_class
-from grimoire.tooling.conformance.shared import asked, linear_head, not_asked
+from grimoire.tooling.conformance.shared import ask_peer, linear_head, not_asked
 
 PEER = "xplique"
 
@@ -37,10 +41,6 @@ def _maps(peer_method):
         import tensorflow as tf
 
         model = explainer.model
-        try:
-            model.get_layer(explainer.layer_name)
-        except ValueError:
-            raise not_asked(PEER, "nested_layers") from None  # xplique finds its layer among model.layers
         targets = tf.one_hot(classes, explainer.num_classes)
         context = linear_head(explainer.plan, PEER) if explainer.score == "logits" else _nothing()
         with context:
@@ -89,8 +89,8 @@ def _gradcam_plus_plus():
     return GradCAMPP
 
 
-GradCAM = peer_class(_GradCAM, PEER, _maps(_gradcam))
-GradCAMPlusPlus = peer_class(_GradCAMPlusPlus, PEER, _maps(_gradcam_plus_plus))
+GradCAM = peer_class(_GradCAM, PEER, _maps(_gradcam), also_hidden=("maps",))
+GradCAMPlusPlus = peer_class(_GradCAMPlusPlus, PEER, _maps(_gradcam_plus_plus), also_hidden=("maps",))
 
 
 def _method(cls):
@@ -111,9 +111,14 @@ def find_target_layer(model):
     """xplique's own choice of layer: what `GradCAM(model)` explains when no `conv_layer` is given."""
     if not getattr(model, "layers", None):
         raise not_asked(PEER, "find_target_layer")
-    layer = _gradcam()(model).conv_layer.name
-    asked(PEER)
-    return layer
+    return ask_peer(PEER, lambda: _gradcam()(model).conv_layer.name, model_kind=_nesting(model))
+
+
+def _nesting(model):
+    import keras
+
+    nested = any(isinstance(layer, keras.Model) for layer in model.layers)
+    return "a nested model (its convolutions inside an inner model)" if nested else ""
 
 
 def _not_a_method(name):
