@@ -253,7 +253,7 @@ def build_parser():
 
     commands.add_parser("mistakes", help="plant classic mistakes in copies of the reference; the spec must catch each one")
     commands.add_parser("matrix", help="the spec on several TensorFlow/Keras releases and backends; a claims-by-cell table")
-    commands.add_parser("conformance", help="the spec's claims against other libraries (tf-keras-vis, xplique, Keras' metrics)")
+    commands.add_parser("conformance", help="the spec's claims against other libraries (tf-keras-vis, xplique, Keras' metrics, scikit-learn)")
     commands.add_parser("notebooks", help="write notebooks/ from the section pages of docs/ (--check: compare only)")
     commands.add_parser("numerics", help="the spec under several numeric configurations (oneDNN, ISA, threads, xdist); ledgers must agree")
 
