@@ -18,6 +18,8 @@
                                        plant each classic mistake in a copy; the spec must catch it
     grimoire matrix [--tensorflow V,...] [--keras K,...] [--backend tensorflow,jax] [--out DIR]
                                        the spec once per release/backend cell; DIR/matrix.json and README.md
+    grimoire conformance [--peers P,...] [--out DIR] [--claims ID,...]
+                                       the claims against other libraries' methods; DIR/README.md, a table
     grimoire notebooks [--check]       notebooks/ from the section pages of docs/ (--check: fail on drift)
     grimoire numerics [--config NAME ...] [-- PYTEST_ARGS]
                                        the spec with oneDNN off, narrower ISAs, one thread, -n 2; same ledgers
@@ -194,7 +196,8 @@ def report(args):
 
 
 # Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
-DELEGATED = {"mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics", "notebooks": "notebooks", "gpu": "gpu"}
+DELEGATED = {"conformance": "conformance", "mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics", "notebooks": "notebooks",
+             "gpu": "gpu"}
 
 
 def build_parser():
@@ -252,6 +255,7 @@ def build_parser():
 
     commands.add_parser("mistakes", help="plant classic mistakes in copies of the reference; the spec must catch each one")
     commands.add_parser("matrix", help="the spec on several TensorFlow/Keras releases and backends; a claims-by-cell table")
+    commands.add_parser("conformance", help="the spec's claims against other libraries (tf-keras-vis, xplique, Keras' metrics, scikit-learn)")
     commands.add_parser("notebooks", help="write notebooks/ from the section pages of docs/ (--check: compare only)")
     commands.add_parser("gpu", help="the hot paths on a GPU machine with JAX/torch and no TensorFlow: bundle, run, dry-run")
     commands.add_parser("numerics", help="the spec under several numeric configurations (oneDNN, ISA, threads, xdist); ledgers must agree")

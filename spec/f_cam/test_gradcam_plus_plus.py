@@ -45,6 +45,18 @@ def test_matches_the_papers_equation_on_a_flatten_head(impl, rng, classes):
     print(f"max |map - oracle| / scale = {np.max(np.abs(details.maps - maps) / scale):.1e}")
 
 
+def test_the_heatmap_alone_is_the_papers_on_a_flatten_head(impl, rng):
+    """Asked for the heatmap only (all a library's public API returns), Grad-CAM++ gives eq. 19's, normalised."""
+    case = heads.flatten_mlp(rng)
+    _, gradients, _, _ = oracles_methods.flatten_mlp_gradients(
+        case["features"], *case["model"].get_layer("hidden").get_weights(),
+        *case["model"].get_layer("head").get_weights(), classes=[0, 1, 2, 0, 1, 2],
+    )
+    maps, _, _ = oracles_methods.gradcam_plus_plus(case["features"], gradients)
+    heatmaps = impl.cam.grad_cam_plus_plus(case["model"], case["images"], class_index=[0, 1, 2, 0, 1, 2])
+    np.testing.assert_allclose(heatmaps, oracles.normalized(maps), atol=ATOL_NORMALISED_MAPS)
+
+
 def test_on_a_gap_head_the_weights_are_relu_w_over_two_plus_w_times_the_pooled_feature(impl, shapes):
     """Trained shapes convnet: w_c = relu(W[c, k]) / (2 + W[c, k] * P[c]), P the pooled feature; negative W give 0."""
     model, images, labels = shapes.model, shapes.images[:32], shapes.labels[:32]

@@ -41,6 +41,7 @@ from ..files import write_text_atomically
 from ..ledger import Catalogue
 from ..project import pytest_command
 from . import markdown, pictures
+from ..conformance import table as conformance_table
 
 PHASES = ("spec", "benchmarks", "mistakes", "pictures")
 MARKER = ".grimoire-report"
@@ -92,7 +93,7 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print, gpu=None):
                                    ledger=_read_json(work / "ledger.json"), bench=_read_json(work / "benchmarks.json"),
                                    mistakes=_read_json(work / "mistakes.json"),
                                    pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions(),
-                                   gpu=_gpu(gpu, work))
+                                   conformance=conformance_table.read(Path(root) / "conformance"), gpu=_gpu(gpu, work))
             write_text_atomically(work / "README.md", text)
             (work / MARKER).write_text("A folder written by `grimoire report`; the next report replaces it whole.\n")
             swap_in(work, out)

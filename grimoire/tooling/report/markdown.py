@@ -206,7 +206,16 @@ def mistakes_markdown(results):
     return "\n".join(lines)
 
 
-def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=False, versions=None, gpu=None):
+def conformance_markdown(document):
+    """The table `grimoire conformance` wrote, under the report's own heading (it is not re-run here)."""
+    from ..conformance import table
+
+    body = table.render(document).split("\n", 4)[4]  # without the marker and the page title
+    return ("From the last `grimoire conformance` run (`conformance/`); run it again for a new column.\n\n"
+            + body.replace("\n## ", "\n### "))
+
+
+def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=False, versions=None, conformance=None, gpu=None):
     """The report's README.md text from what this run produced.
 
     Args:
@@ -218,6 +227,7 @@ def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=F
         pictures: the file names of the pictures this run drew.
         quick: whether the run was `--quick`.
         versions: library versions to show when the benchmarks did not record them.
+        conformance: the document `grimoire conformance` last wrote (`conformance/conformance.json`), or None.
         gpu: the JSON of a `grimoire gpu run` (a GPU machine's numbers), or None.
     """
     rows = benchmark_rows(bench) if bench else []
@@ -267,6 +277,9 @@ def readme(phases, *, catalogue, ledger, bench, pictures, mistakes=None, quick=F
 
     if mistakes is not None:
         lines += ["## Mistakes caught", "", mistakes_markdown(mistakes), ""]
+
+    if conformance is not None:
+        lines += ["## Conformance", "", conformance_markdown(conformance), ""]
 
     drawn = [name for name in PICTURES if name in pictures]
     if drawn:
