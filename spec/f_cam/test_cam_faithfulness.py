@@ -12,10 +12,10 @@ pytestmark = pytest.mark.claim("cam-faithfulness")
 
 METHODS = ("grad_cam", "hires_cam", "grad_cam_plus_plus", "layer_cam")
 BASELINES = ("random", "centre")
-N_IMAGES = 96  # 24 per class; all steps of all of them go through the model in a few large batches
+N_IMAGES = 192  # 48 per class; all steps of all of them go through the model in a few large batches
 STEPS = 8
 # A paired advantage counts when its mean exceeds Z_STATISTICAL standard errors of the per-image
-# differences (the differences are bounded in [-1, 1], so with 96 images their mean is close to normal).
+# differences (the differences are bounded in [-1, 1], so with 192 images their mean is close to normal).
 K = Z_STATISTICAL
 # "Lost": on the randomised copy the advantage, even at its upper K-SE bound, is below a tenth of the
 # trained advantage at its lower K-SE bound: an order of magnitude gone, allowing for sampling error on both.
