@@ -13,7 +13,6 @@ reference.
 import numpy as np
 
 from grimoire.cam import base
-from grimoire.cam.inputs import check_class_index, check_image_size, check_images
 
 from .shared import ask_peer, model_kind, normalize_maps, not_asked
 
@@ -50,10 +49,7 @@ def peer_class(reference, peer, maps_from_peer, also_hidden=()):
     """
     result_type = peer_result(peer, HIDDEN + tuple(also_hidden))
 
-    def explain(self, images, class_index=None):
-        images = check_images(self.input_spec, images)
-        classes = check_class_index(class_index, images.shape[0], self.num_classes)
-        check_image_size(self.model, images.shape)
+    def run(self, images, classes):  # the reference's `explain` checks the arguments, then calls this
         if self.jit_compile or self.run_eagerly:
             raise not_asked(peer, "compile_modes")
         if self.output is not None:
@@ -75,6 +71,7 @@ def peer_class(reference, peer, maps_from_peer, also_hidden=()):
 
     def __init__(self, model, **kwargs):
         reference.__init__(self, model, **kwargs)
+        self.model = model
         self.step = hidden_step.__get__(self)
 
     def read_traces(self):
@@ -83,7 +80,7 @@ def peer_class(reference, peer, maps_from_peer, also_hidden=()):
     def keep_traces(self, value):  # the reference's __init__ sets it; the peer's traces are its own
         pass
 
-    namespace = {"__init__": __init__, "explain": explain, "peer": peer, "__doc__": reference.__doc__,
+    namespace = {"__init__": __init__, "_run": run, "peer": peer, "__doc__": reference.__doc__,
                  "__module__": reference.__module__, "trace_count": property(read_traces, keep_traces)}
     return type(reference.__name__, (reference,), namespace)
 
