@@ -14,8 +14,8 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "grimoire" / "tooling"))  # the pure module only: no TensorFlow in nox's Python
-import matrix  # noqa: E402
+sys.path.insert(0, str(ROOT))  # nox's own Python has no grimoire installed; the tooling imports no TensorFlow
+from grimoire.tooling import matrix  # noqa: E402
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = []  # a bare `nox` runs nothing: a cell installs TensorFlow, choose one
@@ -35,4 +35,4 @@ def cell(session, tensorflow, keras, backend):
     out = Path(session.posargs[0] if session.posargs else ROOT / "build" / "matrix" / "cells").resolve()
     out.mkdir(parents=True, exist_ok=True)
     session.install(*matrix.install_requirements(c, str(ROOT)))
-    session.run("python", *matrix.pytest_args(out / f"{c.name}.json"), env={"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    session.run(*matrix.pytest_args(out / f"{c.name}.json"), env={"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"})

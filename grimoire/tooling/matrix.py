@@ -28,6 +28,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .project import pytest_command
+
 ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("tensorflow", "jax", "torch")
 FIRST_RELEASE, LAST_RELEASE = (2, 16), (2, 21)  # Keras 3 is TensorFlow's Keras from 2.16 on
@@ -190,14 +192,14 @@ def install_requirements(cell, root="."):
     return reqs
 
 
-def pytest_args(ledger_json, select=(), workers="auto"):
-    """The spec run of one cell, ledger as JSON.
+def pytest_args(ledger_json, select=(), workers="auto", python="python"):
+    """The spec run of one cell, ledger as JSON: `project.pytest_command` with the cell's Python.
 
-    `select`: test paths to run instead of the whole spec; claims outside them are 'not run'.
-    `workers`: pytest-xdist's `-n` (cells run one after another; within a cell the spec gives the
-    same ledger serially and under xdist, so a cell may use every core).
+    `select`: test paths to run instead of the whole checkout (the spec and the study text's pages);
+    claims outside them are 'not run'. `workers`: pytest-xdist's `-n` (cells run one after another;
+    within a cell the spec gives the same ledger serially and under xdist, so a cell may use every core).
     """
-    return ["-m", "pytest", "-n", str(workers), "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--ledger-json", str(ledger_json), *select]
+    return pytest_command(select, python=python, workers=workers, ledger=ledger_json, default=())
 
 
 def cell_environment(cell):
@@ -287,7 +289,7 @@ def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable, select
         record["log"] = f"logs/{cell.name}.install.log"
     else:
         code, seconds = _run_logged(
-            [str(env_python), *pytest_args(ledger.resolve(), select, workers)], logs / f"{cell.name}.run.log", RUN_TIMEOUT,
+            pytest_args(ledger.resolve(), select, workers, python=env_python), logs / f"{cell.name}.run.log", RUN_TIMEOUT,
             cwd=root, env=cell_environment(cell),
         )
         record["seconds"]["run"] = seconds

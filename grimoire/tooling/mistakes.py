@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import write_json_atomically
+from .project import pytest_command
 from .plant import (  # noqa: F401  (re-exported: the catalogue API lives here too)
     CATALOGUE,
     CLAIMS,
@@ -51,14 +52,6 @@ from .plant import (  # noqa: F401  (re-exported: the catalogue API lives here t
 )
 
 # The pytest command line this module relies on, in one place: the only coupling to the plugin.
-PYTEST_OPTIONS = {
-    "impl": "--impl",  # the package the spec checks
-    "ledger": "--ledger-json",  # per-claim statuses as JSON
-    "select": "--claims",  # run only the tests naming these claims (comma-separated)
-    "junit": "--junitxml",  # per-test failure messages
-    "fixed": ("-p", "no:cacheprovider", "-p", "no:randomly", "-q", "-n", "0"),
-}
-
 TIMEOUT = 900.0  # seconds per mistake; the CAM claims train a small convnet first
 
 
@@ -94,15 +87,10 @@ def spec_files(claims, root=ROOT):
 
 def command(package, claims, workdir, root=ROOT, keyword=None):
     """The pytest command line checking `package` on the tests of `claims` only (and `-k keyword`)."""
-    o = PYTEST_OPTIONS
-    return [
-        sys.executable, "-m", "pytest", *o["fixed"], *(["-k", keyword] if keyword else []),
-        o["impl"], str(package),
-        o["select"], ",".join(claims),
-        o["ledger"], str(Path(workdir, "ledger.json")),
-        f"{o['junit']}={Path(workdir, 'junit.xml')}",
-        *spec_files(claims, root),
-    ]  # fmt: skip
+    return pytest_command(
+        [*(["-k", keyword] if keyword else []), f"--junitxml={Path(workdir, 'junit.xml')}", *spec_files(claims, root)],
+        workers=0, ledger=Path(workdir, "ledger.json"), impl=package, claims=claims,
+    )
 
 
 class Runner:

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .project import project_root
+from .project import project_root, pytest_command
 
 CONFIGS = {
     "default": ({}, []),
@@ -58,7 +58,7 @@ def run_config(name, root, out_dir, pytest_args=(), runner=subprocess.run):
     env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
     env.update(env_changes)
     ledger = Path(out_dir, f"{name}.json")
-    command = [sys.executable, "-m", "pytest", "--ledger-json", str(ledger), "-p", "no:cacheprovider", "-q", *extra, *pytest_args]
+    command = pytest_command([*extra, *pytest_args], parallel=False, ledger=ledger, default=())
     started = time.monotonic()
     completed = runner(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if completed.stdout:  # the run's own output, for when it wrote no ledger

@@ -27,12 +27,42 @@ def catalogue_path():
     return project_root() / "spec" / "claims.toml"
 
 
-def pytest_command(pytest_args, *, parallel=True):
-    """`python -m pytest ...`, with `-n auto` when asked for, the machine has cores and none is chosen."""
-    command = [sys.executable, "-m", "pytest"]
-    if parallel and (os.cpu_count() or 1) > 1 and not any(a == "-n" or a.startswith("-n") for a in pytest_args):
+# A run whose ledger is read back (matrix, numerics, mistakes, conformance) is quiet, leaves no
+# cache behind and keeps pytest's collection order; decided here, once, for all of them.
+RECORDING = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+
+
+def pytest_command(pytest_args=(), *, parallel=True, python=None, workers=None, ledger=None, impl=None, claims=None,
+                   default=("spec",)):
+    """The pytest command line every front end runs (check, report, exercises, matrix, numerics, mistakes, conformance).
+
+    Args:
+        pytest_args: pytest's own arguments (paths, `-k`, ...), passed on last.
+        parallel: `-n auto` when the machine has several cores, unless `workers` or `pytest_args` choose.
+        python: the interpreter (default: this one; a matrix cell's or a peer's environment).
+        workers: pytest-xdist's `-n` (an int or "auto"), when the caller decides it.
+        ledger: where the run writes its claim ledger as JSON; such a run is `RECORDING`.
+        impl: the implementation the spec checks (`--impl`: a package name or folder).
+        claims: the claim ids to run (`--claims`), or None for all.
+        default: what runs when `pytest_args` is empty (the spec; `()`: pytest's rootdir, the study
+            text's pages too).
+
+    Returns:
+        The command, a list of strings.
+    """
+    pytest_args = [str(a) for a in pytest_args]
+    command = [str(python or sys.executable), "-m", "pytest"]
+    if workers is not None:
+        command += ["-n", str(workers)]
+    elif parallel and (os.cpu_count() or 1) > 1 and not any(a == "-n" or a.startswith("-n") for a in pytest_args):
         command += ["-n", "auto"]
-    return command + (list(pytest_args) or ["spec"])
+    if ledger is not None:
+        command += [*RECORDING, "--ledger-json", str(ledger)]
+    if impl is not None:
+        command += ["--impl", str(impl)]
+    if claims:
+        command += ["--claims", ",".join(claims)]
+    return command + (pytest_args or list(default))
 
 
 def run_spec(pytest_args, *, parallel=True):

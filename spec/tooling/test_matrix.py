@@ -212,3 +212,20 @@ def test_a_python_without_pip_is_told_how_to_go_on(monkeypatch):
     monkeypatch.setattr(matrix.subprocess, "run", no_pip)
     with pytest.raises(RuntimeError, match=r"ensurepip.*--offline"):
         matrix.index_versions("tensorflow")
+
+
+def test_every_front_end_builds_its_pytest_command_in_one_place(tmp_path):
+    """matrix, numerics, mistakes and conformance record ledgers with the same flags: project.pytest_command's."""
+    from grimoire.tooling import mistakes, project
+
+    recording = list(project.RECORDING)
+    cell = matrix.pytest_args(tmp_path / "cell.json", python="/cell/python")
+    planted = mistakes.command(tmp_path / "grimoire", ["merge-add"], tmp_path)
+    for command in (cell, planted):
+        at = command.index("-q")
+        assert command[1:3] == ["-m", "pytest"] and command[at:at + len(recording)] == recording
+    assert cell[0] == "/cell/python" and not [a for a in cell if a.startswith("spec")]  # the whole checkout
+    # A learner's check keeps pytest's cache (--lf works) and gets the spec when it names nothing.
+    check = project.pytest_command([], parallel=False)
+    assert "no:cacheprovider" not in check and check[-1] == "spec"
+    assert project.pytest_command(["-k", "dense"], parallel=False)[-2:] == ["-k", "dense"]

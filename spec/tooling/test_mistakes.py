@@ -152,8 +152,8 @@ def test_apply_refuses_a_missing_target_before_copying(tmp_path, catalogue):
 
 def test_the_command_runs_only_the_named_claims_tests(tmp_path):
     command = tool.command(tmp_path / "grimoire", ["merge-add"], tmp_path)
-    assert command[command.index(tool.PYTEST_OPTIONS["select"]) + 1] == "merge-add"
-    assert command[command.index(tool.PYTEST_OPTIONS["impl"]) + 1] == str(tmp_path / "grimoire")
+    assert command[command.index("--claims") + 1] == "merge-add"
+    assert command[command.index("--impl") + 1] == str(tmp_path / "grimoire")
     files = [part for part in command if part.startswith("spec/")]
     assert "spec/b_models/test_merge_add.py" in files and all("merge" in f or "errors" in f for f in files)
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from ..ledger import Catalogue
-from ..project import project_root
+from ..project import project_root, pytest_command
 from . import table
 from .peers import PEERS, check_names
 from .shared import CALLS_ENV, calls
@@ -72,9 +72,8 @@ def _version(python, distribution):
 def run_peer(peer, python, claims, root, work):
     """Runs `claims` against `peer`'s adapter in `python`; returns `(records, asked test ids, log)`."""
     ledger, outcomes, called = (work / f"{peer.name}.{n}" for n in ("ledger.json", "outcomes.json", "calls.txt"))
-    command = [python, "-m", "pytest", "-n", "0", "-q", "-p", "no:cacheprovider", "--no-header",
-               f"spec/{_section_folder(root, peer.section)}", "--impl", peer.adapter, "--claims", ",".join(claims),
-               "--ledger-json", str(ledger), "--outcomes-json", str(outcomes)]
+    command = pytest_command(["--no-header", "--outcomes-json", str(outcomes), f"spec/{_section_folder(root, peer.section)}"],
+                             python=python, workers=0, ledger=ledger, impl=peer.adapter, claims=claims)
     env = {**os.environ, **QUIET, CALLS_ENV: str(called), "PYTHONPATH": os.pathsep.join(
         [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
