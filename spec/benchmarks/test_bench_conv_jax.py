@@ -5,8 +5,6 @@ compared with JAX's own matmul peak on the same device. Needs no TensorFlow: on 
 and a GPU, `pytest spec/benchmarks --benchmark-only -n 0 -k jax` times the GPU.
 """
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -21,19 +19,8 @@ pytestmark = [
     pytest.mark.runs_on("tensorflow", "jax", why="the JAX rungs use no Keras"),
 ]
 
-# (kind, batch, size, channels, filters, kernel): the TensorFlow benchmarks' sizes.
-SIZES = {
-    "3x3": ("conv", 32, 64, 64, 64, 3),
-    "1x1": ("conv", 32, 32, 256, 256, 1),
-    "depthwise": ("depthwise", 32, 64, 64, 1, 3),
-}
-
-
-@functools.cache
-def problem(name):
-    kind, *shape = SIZES[name]
-    x, k, g = ladder.conv_inputs(kind, *shape)
-    return kind, shape, (x, k, g), ladder.conv_macs(kind, *shape)
+SIZES = ladder.RUNGS
+problem = ladder.rung
 
 
 def _precision(device):

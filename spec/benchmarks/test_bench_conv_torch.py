@@ -6,8 +6,6 @@ on a machine with torch and a GPU, `pytest spec/benchmarks --benchmark-only -n 0
 the GPU (any KERAS_BACKEND; with KERAS_BACKEND=torch the Grad-CAM session benchmark runs too).
 """
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -22,19 +20,8 @@ pytestmark = [
     pytest.mark.runs_on("tensorflow", "jax", "torch", why="the torch rungs use no Keras"),
 ]
 
-# (kind, batch, size, channels, filters, kernel): the TensorFlow benchmarks' sizes.
-SIZES = {
-    "3x3": ("conv", 32, 64, 64, 64, 3),
-    "1x1": ("conv", 32, 32, 256, 256, 1),
-    "depthwise": ("depthwise", 32, 64, 64, 1, 3),
-}
-
-
-@functools.cache
-def problem(name):
-    kind, *shape = SIZES[name]
-    x, k, g = ladder.conv_inputs(kind, *shape)
-    return kind, shape, (x, k, g), ladder.conv_macs(kind, *shape)
+SIZES = ladder.RUNGS
+problem = ladder.rung
 
 
 @pytest.mark.parametrize("device", torch_ladder.device_params())

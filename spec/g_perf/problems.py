@@ -3,6 +3,8 @@
 Shared by the TensorFlow and JAX rungs, their correctness checks and their benchmarks.
 """
 
+import functools
+
 import numpy as np
 
 from ..tolerances import ATOL_CONV, RTOL_CONV
@@ -36,3 +38,20 @@ def assert_same(got, want):
     """
     want = np.asarray(want)
     np.testing.assert_allclose(np.asarray(got), want, rtol=RTOL_CONV, atol=ATOL_CONV * max(1.0, float(np.abs(want).max())))
+
+
+# (kind, batch, size, channels, filters, kernel): the rungs the JAX and torch ladders time, the
+# TensorFlow benchmarks' sizes.
+RUNGS = {
+    "3x3": ("conv", 32, 64, 64, 64, 3),
+    "1x1": ("conv", 32, 32, 256, 256, 1),
+    "depthwise": ("depthwise", 32, 64, 64, 1, 3),
+}
+
+
+@functools.cache
+def rung(name):
+    """`(kind, shape, (x, k, g), macs)` of one of `RUNGS`, built once per process."""
+    kind, *shape = RUNGS[name]
+    x, k, g = conv_inputs(kind, *shape)
+    return kind, shape, (x, k, g), conv_macs(kind, *shape)

@@ -27,7 +27,7 @@ import numpy as np
 from grimoire.cam import *  # noqa: F401,F403  the reference's support: upsampling, overlays, checks
 from grimoire.cam import GradCAM as _GradCAM, GradCAMPlusPlus as _GradCAMPlusPlus, LayerCAM as _LayerCAM
 
-from grimoire.tooling.conformance.cam_adapter import details, peer_class
+from grimoire.tooling.conformance.cam_adapter import functions, peer_class
 from grimoire.tooling.conformance.shared import not_asked
 
 PEER = "tf-keras-vis"
@@ -81,19 +81,12 @@ GradCAMPlusPlus = peer_class(_GradCAMPlusPlus, PEER, _maps(_gradcam_plus_plus, r
 LayerCAM = peer_class(_LayerCAM, PEER, _maps(_layercam))
 
 
-def _method(cls):
-    def heatmaps(model, images, **kwargs):
-        return details(cls, model, images, **kwargs).heatmaps
-
-    def all_of_it(model, images, **kwargs):
-        return details(cls, model, images, **kwargs)
-
-    return heatmaps, all_of_it
 
 
-grad_cam, grad_cam_details = _method(GradCAM)
-grad_cam_plus_plus, grad_cam_plus_plus_details = _method(GradCAMPlusPlus)
-layer_cam, layer_cam_details = _method(LayerCAM)
+
+grad_cam, grad_cam_details = functions(GradCAM)
+grad_cam_plus_plus, grad_cam_plus_plus_details = functions(GradCAMPlusPlus)
+layer_cam, layer_cam_details = functions(LayerCAM)
 
 
 def _no_hires(*args, **kwargs):

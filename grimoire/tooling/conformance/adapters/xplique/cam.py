@@ -26,7 +26,7 @@ import numpy as np
 from grimoire.cam import *  # noqa: F401,F403  the reference's support: upsampling, overlays, checks
 from grimoire.cam import GradCAM as _GradCAM, GradCAMPlusPlus as _GradCAMPlusPlus
 
-from grimoire.tooling.conformance.cam_adapter import details, peer_class
+from grimoire.tooling.conformance.cam_adapter import functions, peer_class
 from grimoire.tooling.conformance.shared import ask_peer, linear_head, not_asked
 
 PEER = "xplique"
@@ -93,18 +93,11 @@ GradCAM = peer_class(_GradCAM, PEER, _maps(_gradcam), also_hidden=("maps",))
 GradCAMPlusPlus = peer_class(_GradCAMPlusPlus, PEER, _maps(_gradcam_plus_plus), also_hidden=("maps",))
 
 
-def _method(cls):
-    def heatmaps(model, images, **kwargs):
-        return details(cls, model, images, **kwargs).heatmaps
-
-    def all_of_it(model, images, **kwargs):
-        return details(cls, model, images, **kwargs)
-
-    return heatmaps, all_of_it
 
 
-grad_cam, grad_cam_details = _method(GradCAM)
-grad_cam_plus_plus, grad_cam_plus_plus_details = _method(GradCAMPlusPlus)
+
+grad_cam, grad_cam_details = functions(GradCAM)
+grad_cam_plus_plus, grad_cam_plus_plus_details = functions(GradCAMPlusPlus)
 
 
 def find_target_layer(model):
