@@ -8,7 +8,13 @@ import pytest
 from grimoire.tooling.conformance import shared, table
 from grimoire.tooling.conformance.peers import check_names
 
-pytestmark = pytest.mark.tooling
+from grimoire.tooling.project import keras_backend
+
+pytestmark = [
+    pytest.mark.tooling,
+    pytest.mark.skipif(keras_backend() != "tensorflow", reason="the peers (tf-keras-vis, xplique, Keras' TensorFlow metrics) "
+                       "are TensorFlow libraries: `grimoire conformance` asks them in TensorFlow sessions"),
+]
 
 TKV = "grimoire.tooling.conformance.adapters.tf_keras_vis"
 needs_tkv = pytest.mark.skipif(importlib.util.find_spec("tf_keras_vis") is None,

@@ -22,6 +22,8 @@ INSTALLED = [b for b in gpu.BACKENDS if importlib.util.find_spec(b) is not None]
 def dry(tmp_path_factory):
     if not INSTALLED:
         pytest.skip("neither jax nor torch is installed (pip install -e .[jax] or .[torch]): nothing to run without TensorFlow")
+    if importlib.util.find_spec("pip") is None:
+        pytest.skip("this Python has no pip (a `uv venv`): the bundle is built with pip wheel and pip download")
     out = tmp_path_factory.mktemp("gpu")
     return out, gpu.dry_run(out, log=lambda *_: None)
 

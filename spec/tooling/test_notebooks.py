@@ -14,7 +14,13 @@ import pytest
 from grimoire.tooling import layout, notebooks
 from grimoire.tooling.exercises import path
 
-pytestmark = pytest.mark.tooling
+from grimoire.tooling.project import keras_backend
+
+pytestmark = [
+    pytest.mark.tooling,
+    pytest.mark.skipif(keras_backend() == "torch", reason="the study text's examples are written for TensorFlow and JAX: "
+                       "they hand model outputs to numpy directly, which torch refuses for a tensor that requires grad"),
+]
 
 nbformat = pytest.importorskip("nbformat", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
 nbclient = pytest.importorskip("nbclient", reason="the notebook tools are in the test extra: pip install -e '.[test]'")
