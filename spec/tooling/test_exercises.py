@@ -658,8 +658,8 @@ def test_a_wrong_formula_fails_naming_the_wrong_value(learner):
     assert "reproduce_failure" not in conv["text"] and "grimoire exercises hint conv-output-size" in conv["text"]
 
 
-@pytest.mark.skipif(keras_backend() == "torch",
-                    reason="docs/learning.md shows what check prints in a TensorFlow or JAX session (the study text is not written for torch)")
+@pytest.mark.skipif(keras_backend() != "tensorflow",
+                    reason="docs/learning.md shows what check prints in a TensorFlow session (Hypothesis' failing example and Keras' shapes come from there)")
 def test_the_learning_page_shows_what_check_prints_for_an_off_by_one(learner):
     """docs/learning.md's failing `conv-output-size` block is this learner's check output."""
     from .docblocks import assert_shown, block
