@@ -15,8 +15,9 @@ per method (its `combine`) are the lesson; the base pipeline around them is supp
 - `layer_cam(...)` / `LayerCAM`: positive gradients times features, position by position (`layercam.py`).
 - `cam(model, images)`: classic CAM for GAP + Dense heads (`classic.py`).
 - `gradients.py`: the only backend-specific part (a trace of the model, d score / d feature maps,
-  compiling the step): TensorFlow's GradientTape and tf.function, or JAX's grad and jit. The rest
-  is `keras.ops` and numpy, so `import grimoire.cam` works without TensorFlow on KERAS_BACKEND=jax.
+  compiling the step): TensorFlow's GradientTape and tf.function, JAX's grad and jit, or torch's
+  autograd.grad (eager). The rest is `keras.ops` and numpy, so `import grimoire.cam` works without
+  TensorFlow on KERAS_BACKEND=jax or torch.
 - `deletion`, `insertion` (and `*_auc`), `random_map`, `centre_map`: is a map faithful to the
   model? (`faithfulness.py`).
 - `upsample`, `overlay`, `save_overlay`: heatmaps onto images (`image.py`).
