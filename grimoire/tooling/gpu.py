@@ -340,6 +340,12 @@ class _NoTensorFlow:
         return None
 
 
+def hide_tensorflow():
+    """Makes this process behave as if TensorFlow were not installed (for runs that must not need it)."""
+    if not any(isinstance(finder, _NoTensorFlow) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _NoTensorFlow())
+
+
 def dry_run(out, log=print):
     """`bundle`, then `run.sh` in a fresh venv with TensorFlow hidden, on the CPU, small sizes. Returns the JSON."""
     out = Path(out)
@@ -356,7 +362,7 @@ def dry_run(out, log=print):
 
 def main(argv=None):
     if os.environ.get(HIDE_TENSORFLOW):
-        sys.meta_path.insert(0, _NoTensorFlow())
+        hide_tensorflow()
     parser = argparse.ArgumentParser(prog="grimoire gpu", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("bundle", help="the project and Keras as wheels, and run.sh, for an offline GPU machine")

@@ -59,6 +59,18 @@ def interleaved_best(functions, rounds):
     return best
 
 
+def time_against(benchmark, runs, path, baseline, rounds):
+    """Times `runs[path]` with pytest-benchmark; for an explainer's path, also its interleaved ratio to `runs[baseline]`.
+
+    The ratio is stored in `extra_info` under `schema.interleaved_ratio_key(baseline)`: the two paths
+    alternate in one loop, so a busy machine disturbs both alike (see `interleaved_best`).
+    """
+    benchmark.pedantic(runs[path], rounds=rounds, iterations=1)
+    if path != baseline and benchmark.stats is not None:
+        best = interleaved_best(runs, rounds)
+        benchmark.extra_info[schema.interleaved_ratio_key(baseline)] = best[path] / best[baseline]
+
+
 def matmul_operands(n=PEAK_MATMUL_N):
     """Two `n x n` float32 matrices of unit-normal entries."""
     rng = np.random.default_rng(0)

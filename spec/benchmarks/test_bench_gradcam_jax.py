@@ -150,11 +150,7 @@ def test_gradcam_jax_session(benchmark, record, quick, impl, xception, batch, pa
         np.testing.assert_allclose(maps, analytic_maps(xception, batch, "grad-cam"), rtol=RTOL_FLOAT32_DOT,
                                    atol=10 * ATOL_SAME_GRAPH)
         rounds = schema.QUICK_ROUNDS if quick else ROUNDS[batch]
-        benchmark.pedantic(runs[path], rounds=rounds, iterations=1)
-        if path == schema.GRADCAM_JAX and benchmark.stats is not None:
-            best = machine.interleaved_best(runs, rounds)
-            benchmark.extra_info[schema.interleaved_ratio_key(schema.JAX_FORWARD_ONLY)] = (
-                best[path] / best[schema.JAX_FORWARD_ONLY])
+        machine.time_against(benchmark, runs, path, schema.JAX_FORWARD_ONLY, rounds)
     forward_flops = impl.flops.count_flops(xception, batch_size=batch)
     record(flops=forward_flops, device=device, batch_size=batch, path=path, case=schema.gradcam_case(batch),
            backend="jax", precision="float32" if device == "cpu" else "default (TF32 on Ampere and newer)",

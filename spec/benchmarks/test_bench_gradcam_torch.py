@@ -11,10 +11,9 @@ GPU's Grad-CAM number on torch:
 Skipped in other sessions (the Keras backend is fixed per process) and when torch is not installed.
 """
 
+import keras
 import numpy as np
 import pytest
-
-from grimoire.tooling.project import keras_backend
 
 from ..g_perf import torch_ladder
 from ..tolerances import ATOL_SAME_GRAPH, RTOL_FLOAT32_DOT
@@ -28,7 +27,7 @@ SESSION = "runs in a KERAS_BACKEND=torch session: KERAS_BACKEND=torch pytest spe
 pytestmark = [
     pytest.mark.claim("bench-gradcam"),
     pytest.mark.skipif(not torch_ladder.installed(), reason=torch_ladder.MISSING),
-    pytest.mark.skipif(keras_backend() != "torch", reason=SESSION),
+    pytest.mark.skipif(keras.config.backend() != "torch", reason=SESSION),
     pytest.mark.runs_on("torch", why="Grad-CAM in a torch session, no TensorFlow needed"),
 ]
 
@@ -81,17 +80,12 @@ def test_gradcam_torch_session(benchmark, record, quick, impl, models, batch, pa
         runs = {schema.GRADCAM_TORCH: lambda: explainer(images), schema.TORCH_FORWARD_ONLY: forward}
         maps = runs[schema.GRADCAM_TORCH]()  # numpy: the copy to the host waits for the device
         runs[schema.TORCH_FORWARD_ONLY]()
-        with torch.no_grad():  # the oracle reads the features with np.asarray: no autograd graph on them
-            want = analytic_maps(model, batch, "grad-cam")
+        want = analytic_maps(model, batch, "grad-cam")
         # Float32 maps against the float64 closed form on this backend's own features: the same
         # bound as the JAX session's.
         np.testing.assert_allclose(maps, want, rtol=RTOL_FLOAT32_DOT, atol=10 * ATOL_SAME_GRAPH)
         rounds = schema.QUICK_ROUNDS if quick else ROUNDS[batch]
-        benchmark.pedantic(runs[path], rounds=rounds, iterations=1)
-        if path == schema.GRADCAM_TORCH and benchmark.stats is not None:
-            best = machine.interleaved_best(runs, rounds)
-            benchmark.extra_info[schema.interleaved_ratio_key(schema.TORCH_FORWARD_ONLY)] = (
-                best[path] / best[schema.TORCH_FORWARD_ONLY])
+        machine.time_against(benchmark, runs, path, schema.TORCH_FORWARD_ONLY, rounds)
     forward_flops = impl.flops.count_flops(model, batch_size=batch)
     record(flops=forward_flops, device=device, batch_size=batch, path=path, case=schema.gradcam_case(batch),
            backend="torch", precision=_precision(device),

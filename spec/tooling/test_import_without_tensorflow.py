@@ -23,26 +23,12 @@ NEUTRAL = [
     "grimoire.synthetic", "grimoire.conv", "grimoire.filters", "grimoire.flops", "grimoire.metrics", "grimoire.cam",
     "grimoire.tooling.gpu",
 ]
-# Every probe starts with this: an import system that refuses TensorFlow as a missing package would.
+# Every probe starts with this: an import system that refuses TensorFlow as a missing package would
+# (grimoire.tooling.gpu's hider, the one its GPU dry run uses).
 HIDE_TENSORFLOW = r"""
-import importlib.abc, importlib.machinery, sys
-
-class Hidden(importlib.abc.Loader):
-    def create_module(self, spec):
-        # What a missing package raises, so pytest.importorskip skips as it would on a JAX-only install.
-        raise ModuleNotFoundError(f"TensorFlow is hidden from this process (import of {spec.name!r})", name=spec.name)
-
-    def exec_module(self, module):
-        pass
-
-class NoTensorFlow(importlib.abc.MetaPathFinder):
-    # A spec without an origin: torch's dynamo probes packages with importlib.util.find_spec and
-    # skips one without an origin, as it would skip a missing one; importing it fails.
-    def find_spec(self, name, path=None, target=None):
-        if name == "tensorflow" or name.startswith("tensorflow."):
-            return importlib.machinery.ModuleSpec(name, Hidden())
-
-sys.meta_path.insert(0, NoTensorFlow())
+import sys
+from grimoire.tooling.gpu import hide_tensorflow
+hide_tensorflow()
 """
 PROBE = HIDE_TENSORFLOW + r"""
 import importlib, json
