@@ -13,21 +13,12 @@ from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
 
 def _seed_page(namespace):
-    """Each page starts from the spec's seed, like a claim test."""
-    import random
-
+    """Each page starts from the spec's seed and a clear Keras session, like a claim test."""
     import keras
-    import numpy as np
 
-    import inspect
+    from spec.seeding import reset
 
-    if "free_memory" in inspect.signature(keras.backend.clear_session).parameters:
-        keras.backend.clear_session(free_memory=False)
-    else:
-        keras.backend.clear_session()  # Keras < 3.3 has no free_memory argument
-    random.seed(1234)
-    np.random.seed(1234)
-    keras.utils.set_random_seed(1234)
+    reset(keras)
 
 
 pytest_collect_file = Sybil(

@@ -213,21 +213,21 @@ def build_parser():
     p = exercises.add_parser("next", help="the next function to write, its claim, the docs to read, the command to check it")
     p.add_argument("dir", metavar="DIR", nargs="?", default=guide.DEFAULT_DIR)
     p.set_defaults(run=exercises_next)
-    p = exercises.add_parser("hint", help="the hint of a claim (default: the next step's claim)")
-    p.add_argument("id", metavar="ID", nargs="?", default=None)
-    p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
-    p.set_defaults(run=exercises_hint)
-    p = exercises.add_parser("solution", help="yours next to the reference's code of a function, once its tests pass in DIR")
-    p.add_argument("function", metavar="FUNCTION", help="e.g. params.dense_params")
-    p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
-    p.set_defaults(run=exercises_solution)
+    for name, run, help_text in (
+        ("hint", exercises_hint, "the hint of a claim (default: the next step's claim)"),
+        ("solution", exercises_solution, "yours next to the reference's code of a function, once its tests pass in DIR"),
+        ("reset", exercises_reset, "put a function's stub back (your version is kept in DIR/.grimoire/reset/)"),
+    ):
+        p = exercises.add_parser(name, help=help_text)
+        if name == "hint":
+            p.add_argument("id", metavar="ID", nargs="?", default=None)
+        else:
+            p.add_argument("function", metavar="FUNCTION", help="e.g. params.dense_params")
+        p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
+        p.set_defaults(run=run)
     p = exercises.add_parser("list", help="every claim by section: verified, failing or pending, and what is next")
     p.add_argument("dir", metavar="DIR", nargs="?", default=guide.DEFAULT_DIR)
     p.set_defaults(run=exercises_list)
-    p = exercises.add_parser("reset", help="put a function's stub back (your version is kept in DIR/.grimoire/reset/)")
-    p.add_argument("function", metavar="FUNCTION", help="e.g. params.dense_params")
-    p.add_argument("--dir", default=guide.DEFAULT_DIR, metavar="DIR")
-    p.set_defaults(run=exercises_reset)
     p = exercises.add_parser("init", help="write a learner's package to DIR (a new or empty directory)")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--notebooks", action="store_true", help="write one exercise notebook per section to DIR instead")

@@ -44,3 +44,30 @@ def umask():
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def written_by(path, generator, marker):
+    """True when `path` is missing or a tool wrote it: a JSON object whose `"generator"` is `generator`,
+    or a text file that starts with `marker`. What a tool did not write, it never rewrites."""
+    path = Path(path)
+    if not path.exists():
+        return True
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".json":
+        try:
+            return json.loads(text).get("generator") == generator
+        except (ValueError, AttributeError):
+            return False
+    return text.startswith(marker)
+
+
+def refuse_foreign(out, names, generator, marker, what, command):
+    """Raises FileExistsError for the first of `names` in the folder `out` that `command` did not write."""
+    for name in names:
+        if not written_by(Path(out) / name, generator, marker):
+            raise FileExistsError(
+                f"Argument `--out` must be a directory for {what}; {str(Path(out) / name)!r} exists and was not "
+                f"written by `{command}`. Choose another directory, or move that file."
+            )

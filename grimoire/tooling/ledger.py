@@ -1,7 +1,6 @@
-"""The claim catalogue and the ledger that says which claims the spec has proven.
+"""The ledger that says which claims of the catalogue (`claims.py`) the spec has proven.
 
-The catalogue (``spec/claims.toml``) lists every claim with a stable id. A test names the claims it
-proves with ``@pytest.mark.claim("<id>", ...)``. After a run, each claim gets one status:
+After a run, each claim gets one status:
 
     failing   any of its tests failed or errored
     pending   none failed, and the implementation raised NotImplementedError in one of them
@@ -11,104 +10,14 @@ proves with ``@pytest.mark.claim("<id>", ...)``. After a run, each claim gets on
     untested  no test in the spec names it
 """
 
-import ast
-import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from .claims import Catalogue
 from .files import write_json_atomically
 
 STATUSES = ("verified", "failing", "pending", "skipped", "untested", "not run")
 OUTCOMES = ("passed", "failed", "skipped", "pending")
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    section: str
-    statement: str
-    seed: str = ""
-    hint: str = ""
-
-
-VALIDATION_SUFFIX = "-errors"  # a validation claim: the support's refusals (`params-errors`)
-
-
-def is_validation(claim_id):
-    """Whether a claim proves argument checks (`params-errors`): support, shipped solved, not an exercise."""
-    return claim_id.endswith(VALIDATION_SUFFIX)
-
-
-@dataclass
-class Catalogue:
-    sections: dict
-    claims: dict  # id -> Claim, in catalogue order
-
-    @classmethod
-    def load(cls, path):
-        """Reads a claims TOML file; duplicate ids or unknown sections are errors."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"Claim catalogue not found at {str(path)!r}.")
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        sections = dict(data.get("sections", {}))
-        claims = {}
-        for entry in data.get("claim", []):
-            claim = Claim(**entry)
-            if claim.id in claims:
-                raise ValueError(f"Claim id {claim.id!r} appears twice in {str(path)!r}.")
-            if claim.section not in sections:
-                raise ValueError(
-                    f"Claim {claim.id!r} names section {claim.section!r}, which is not one of "
-                    f"{sorted(sections)} in {str(path)!r}."
-                )
-            claims[claim.id] = claim
-        return cls(sections, claims)
-
-    def unknown(self, ids):
-        """Returns the ids that are not in the catalogue, in the order given."""
-        return [i for i in ids if i not in self.claims]
-
-
-def scan_claim_markers(directory):
-    """Maps each Python file under `directory` to the claim ids its `claim(...)` markers name.
-
-    Reading the source (not collecting it) lets a partial run tell 'not run' from 'untested'.
-    """
-    found = {}
-    for path in sorted(Path(directory).rglob("*.py")):
-        ids = _claim_ids_in(path)
-        if ids:
-            found[path] = ids
-    return found
-
-
-# path -> ((mtime_ns, size), ids). A warm process (`exercises check --watch`) and a check that scans
-# before pytest does parse each file once, and again only after it changes.
-_SCANNED = {}
-
-
-def _claim_ids_in(path):
-    """The sorted claim ids named by `claim(...)` calls in one Python file (none if it does not parse)."""
-    stat = path.stat()
-    key = (stat.st_mtime_ns, stat.st_size)
-    cached = _SCANNED.get(path)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except SyntaxError:
-        tree = ast.Module(body=[], type_ignores=[])
-    ids = sorted({
-        arg.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "claim"
-        for arg in node.args
-        if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
-    })
-    _SCANNED[path] = (key, ids)
-    return ids
 
 
 @dataclass

@@ -28,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .claims import Catalogue
 from .project import pytest_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -345,7 +346,7 @@ def main(argv=None):
     print(f"{len(cells)} cells: " + ", ".join(c.name for c in cells), flush=True)
     if args.dry_run:
         return 0
-    catalogue = matrix_report.load_catalogue(ROOT / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     names = {c.name for c in cells}
     kept = [r for r in matrix_report.read_records(out) if r["cell"] not in names] if args.keep_existing else []
     records = []

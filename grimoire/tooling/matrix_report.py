@@ -5,48 +5,23 @@ Pure functions (no TensorFlow, no Keras, no subprocess), so the unit tests need 
 
 import json
 import time
-import tomllib
 from pathlib import Path
 
-from .files import write_text_atomically
+from .files import refuse_foreign, write_text_atomically, written_by
 
 MARKER = "<!-- grimoire matrix: written by `grimoire matrix`, rewritten on every run -->"
 GENERATOR = "grimoire matrix"
 SHORT_BACKEND = {"tensorflow": "tf", "jax": "jax"}
 
 
-def load_catalogue(path):
-    """`(claims, notes)` from claims.toml: claim ids with their sections, in catalogue order, and
-    the `[requires.<id>]` tables (backends, since, why, note)."""
-    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    claims = {c["id"]: c["section"] for c in data.get("claim", [])}
-    return claims, dict(data.get("requires", {}))
-
-
 def is_matrix_file(path):
     """True when `path` is missing or was written by `grimoire matrix` (and so may be rewritten)."""
-    path = Path(path)
-    if not path.exists():
-        return True
-    if not path.is_file():
-        return False
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix == ".json":
-        try:
-            return json.loads(text).get("generator") == GENERATOR
-        except (ValueError, AttributeError):
-            return False
-    return text.startswith(MARKER)
+    return written_by(path, GENERATOR, MARKER)
 
 
 def check_writable(out):
     """Refuses an output directory whose matrix.json or README.md some other tool wrote."""
-    for name in ("matrix.json", "README.md"):
-        if not is_matrix_file(Path(out) / name):
-            raise FileExistsError(
-                f"Argument `--out` must be a directory for the matrix; {str(Path(out) / name)!r} exists and "
-                "was not written by `grimoire matrix`. Choose another directory, or move that file."
-            )
+    refuse_foreign(out, ("matrix.json", "README.md"), GENERATOR, MARKER, "the matrix", "grimoire matrix")
 
 
 def read_records(out):
@@ -74,9 +49,9 @@ def column(record):
     return f"{record['tensorflow']} / {record['keras']} / {SHORT_BACKEND.get(record['backend'], record['backend'])}"
 
 
-def explain(claim_id, records, notes):
-    """Why a claim's status differs between cells: the claims.toml note, or where to look."""
-    note = notes.get(claim_id, {})
+def explain(claim_id, records, requires):
+    """Why a claim's status differs between cells: its `[requires.<id>]` in the catalogue, or where to look."""
+    note = requires.get(claim_id, {})
     parts = []
     if note.get("backends"):
         parts.append(f"runs only on {', '.join(note['backends'])}: {note.get('why', 'no reason given')}")
@@ -98,10 +73,10 @@ def _table(header, rows):
     return lines
 
 
-def render(records, claims, notes, when=None):
+def render(records, catalogue, when=None):
     """The Markdown page: the cells, the claims that differ (explained), then the others."""
     when = when or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    claim_ids = list(claims)
+    claim_ids = list(catalogue.claims)
     lines = [MARKER, "", "# Claims matrix", "", f"Run on {when}: {len(records)} cells, {len(claim_ids)} claims.", ""]
     statuses = ("verified", "failing", "pending", "skipped", "untested", "not run")
     lines += _table(
@@ -119,14 +94,14 @@ def render(records, claims, notes, when=None):
     if not ran:
         lines.append("No cell ran.")
     elif diff:
-        lines += _table(header, [[f"`{c}`", claims[c], *(r["claims"].get(c, "absent") for r in ran)] for c in diff])
-        lines += [""] + [f"- `{c}`: {explain(c, ran, notes)}" for c in diff]
+        lines += _table(header, [[f"`{c}`", catalogue.claims[c].section, *(r["claims"].get(c, "absent") for r in ran)] for c in diff])
+        lines += [""] + [f"- `{c}`: {explain(c, ran, catalogue.requires)}" for c in diff]
     else:
         lines.append("None: every claim has the same status in every cell that ran.")
     same = [c for c in claim_ids if c not in diff]
     if ran and same:
         lines += ["", "## Claims with one status wherever they ran", ""]
-        lines += _table(header, [[f"`{c}`", claims[c], *(r["claims"].get(c, "absent") for r in ran)] for c in same])
+        lines += _table(header, [[f"`{c}`", catalogue.claims[c].section, *(r["claims"].get(c, "absent") for r in ran)] for c in same])
     return "\n".join(lines) + "\n"
 
 
@@ -139,7 +114,6 @@ def write_matrix(out, records, catalogue, when=None):
     """Writes DIR/matrix.json and DIR/README.md atomically, refusing files it did not write."""
     out = Path(out)
     check_writable(out)
-    claims, notes = catalogue
     document = {"generator": GENERATOR, "cells": records}
     write_text_atomically(out / "matrix.json", json.dumps(document, indent=2) + "\n")
-    write_text_atomically(out / "README.md", render(records, claims, notes, when))
+    write_text_atomically(out / "README.md", render(records, catalogue, when))

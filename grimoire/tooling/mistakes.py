@@ -41,7 +41,6 @@ from .files import write_json_atomically
 from .project import pytest_command
 from .plant import (  # noqa: F401  (re-exported: the catalogue API lives here too)
     CATALOGUE,
-    CLAIMS,
     PACKAGE,
     ROOT,
     CatalogueError,

@@ -24,7 +24,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from .ledger import Catalogue
+from .claims import Catalogue
 from .project import project_root
 from .exercises.check import checked_claims, diagnosed, first_failure, progress, run_check
 from .exercises.overlay import LessonError, fresh_folder, write_overlay

@@ -116,7 +116,7 @@ def exercise_notebook(section, *, steps, root=None, source=None):
     from .exercises.generate import REFERENCE
     from .exercises.standing import lesson_file
     from .exercises.stubs import function_bodies, stub_source
-    from .ledger import Catalogue
+    from .claims import Catalogue
 
     root = Path(root or project_root())
     catalogue = Catalogue.load(root / "spec" / "claims.toml")

@@ -12,10 +12,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .claims import Catalogue
+from .project import catalogue_path
+
 PACKAGE = Path(__file__).resolve().parents[1]  # the reference package, grimoire/
 ROOT = PACKAGE.parent  # the project root
 CATALOGUE = ROOT / "spec" / "mistakes.toml"
-CLAIMS = ROOT / "spec" / "claims.toml"
 SKIP = ("tooling", "__pycache__")  # not part of the curriculum: never copied
 
 FIELDS = ("id", "section", "claims", "explanation", "source", "module", "target", "replacement")
@@ -44,7 +46,7 @@ class Mistake:
 # --- the catalogue ------------------------------------------------------------------------------
 
 
-def load(path=CATALOGUE, claims_path=CLAIMS, package=PACKAGE):
+def load(path=CATALOGUE, claims_path=None, package=PACKAGE):
     """Reads and validates the mistake catalogue.
 
     Every problem found is reported at once: missing fields, duplicate ids, unknown sections or
@@ -57,14 +59,13 @@ def load(path=CATALOGUE, claims_path=CLAIMS, package=PACKAGE):
     Raises:
         CatalogueError: naming every mistake at fault and what is wrong with it.
     """
-    path, claims_path = Path(path), Path(claims_path)
+    path, claims_path = Path(path), Path(claims_path or catalogue_path())
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        claims = tomllib.loads(claims_path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        claims = Catalogue.load(claims_path)
+    except (OSError, ValueError) as error:  # a TOMLDecodeError is a ValueError
         raise CatalogueError(f"Cannot read the mistake catalogue: {error}") from None
-    sections = set(claims.get("sections", {}))
-    known = {entry["id"] for entry in claims.get("claim", [])}
+    sections, known = set(claims.sections), set(claims.claims)
     problems, mistakes, seen = [], [], set()
     for index, entry in enumerate(data.get("mistake", [])):
         name = entry.get("id", f"#{index + 1}")

@@ -16,6 +16,7 @@ Options are checked once, at start-up: an `--impl` that cannot be imported or a 
 cannot be written is a usage error (exit code 4) before any test runs.
 """
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -24,7 +25,9 @@ import pytest
 
 from .files import write_json_atomically
 from .implementation import DEFAULT, Implementation
-from .ledger import Catalogue, Ledger, is_validation, scan_claim_markers
+from .claims import Catalogue, installed_versions, is_validation, older_than, scan_claim_markers, skip_reason_for
+from .ledger import Ledger
+from .project import keras_backend
 from .exercises.stubs import MARKER
 from .unwritten import first_unwritten, lessons_of
 
@@ -59,6 +62,14 @@ def pytest_configure(config):
     )
     config.addinivalue_line(
         "markers", "tooling: a test of the project's own tooling (ledger, CLI, exercises, report); proves no claim"
+    )
+    config.addinivalue_line(
+        "markers", "runs_on(*backends, why=''): the Keras backends this test runs under, in place of its claim's "
+        "`backends` in the catalogue (a JAX rung of a TensorFlow-only benchmark claim)",
+    )
+    config.addinivalue_line(
+        "markers", "since(why='', **releases): what this test checks holds only from these releases on "
+        "(`since(keras='3.15.0', why=...)`); older releases skip it with the reason",
     )
     _check_impl(config.getoption("impl"))
     for option in ("ledger_json", "outcomes_json"):
@@ -189,6 +200,8 @@ class LedgerPlugin:
         }
         for ids in self.file_claims.values():
             self.ledger.known_tested.update(i for i in ids if i in self.ledger.catalogue.claims)
+        self.backend = keras_backend()
+        self.versions = installed_versions({p for r in self.ledger.catalogue.requires.values() for p in r.get("since", {})})
         self.outcomes = {}  # nodeid -> (claim ids, outcome, skip reason)
         self.records = {}  # nodeid -> the --outcomes-json record
         wanted = config.getoption("claims")
@@ -207,6 +220,9 @@ class LedgerPlugin:
                     f"the catalogue {self.config.getini('claims_catalogue')!r}; fix the spelling or add the claim there."
                 )
             item.user_properties.append(("claims", ids))
+            reason = self.skip_reason(item, ids)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
             item.user_properties.append(("uses_impl", "impl" in getattr(item, "fixturenames", ())))
             if self.config.getoption("outcomes_json"):  # which lessons each test checks, for a learner's progress
                 item.user_properties.append(("lessons", lessons_of(item) if "impl" in getattr(item, "fixturenames", ()) else []))
@@ -214,6 +230,20 @@ class LedgerPlugin:
             keep = [item for item in items if self.wanted & set(claims_of(item))]
             config.hook.pytest_deselected(items=[item for item in items if item not in keep])
             items[:] = keep
+
+    def skip_reason(self, item, ids):
+        """Why this backend or these releases cannot run the test (the catalogue's `[requires.<id>]`
+        of its claims, its own `runs_on` and `since` markers), or None."""
+        requires = self.ledger.catalogue.requires
+        own = item.get_closest_marker("runs_on")
+        reason = skip_reason_for([requires.get(i, {}) for i in ids], own and (own.args, own.kwargs.get("why", "")),
+                                 self.backend, self.versions)
+        since = item.get_closest_marker("since")
+        if since is not None and not reason:
+            releases = {k: v for k, v in since.kwargs.items() if k != "why"}
+            reason = older_than(releases, installed_versions(releases), since.kwargs.get("why", ""),
+                                "what this test checks holds")
+        return reason
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -240,6 +270,12 @@ class LedgerPlugin:
             self.ledger.record(claim_ids, outcome, reason)
         return self.ledger
 
+    def pytest_sessionstart(self):
+        # No test of the spec starts or asks a learner's warm checker by accident (the checker's own tests
+        # ask for one explicitly); restored at the end, so a check run in-process still starts one afterwards.
+        self.check_server = os.environ.get("GRIMOIRE_CHECK_SERVER")
+        os.environ["GRIMOIRE_CHECK_SERVER"] = "0"
+
     def pytest_terminal_summary(self, terminalreporter):
         if hasattr(self.config, "workerinput"):
             return
@@ -248,6 +284,10 @@ class LedgerPlugin:
             terminalreporter.write_line(line)
 
     def pytest_sessionfinish(self):
+        if self.check_server is None:
+            os.environ.pop("GRIMOIRE_CHECK_SERVER", None)
+        else:
+            os.environ["GRIMOIRE_CHECK_SERVER"] = self.check_server
         if hasattr(self.config, "workerinput"):
             return
         if path := self.config.getoption("ledger_json"):

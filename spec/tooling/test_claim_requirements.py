@@ -1,23 +1,17 @@
 """`[requires.<id>]` in claims.toml: which claims a backend or release cannot run, and why."""
 
-import tomllib
-from pathlib import Path
-
 import pytest
 
-from spec.conftest import requirement_unmet, skip_reason_for
+from grimoire.tooling.claims import Catalogue, requirement_unmet, skip_reason_for
 
 pytestmark = pytest.mark.tooling
 
-CATALOGUE = tomllib.loads((Path(__file__).parents[1] / "claims.toml").read_text(encoding="utf-8"))
+CATALOGUE = Catalogue.load()
 TF_ONLY = {"backends": ["tensorflow"], "why": "MirroredStrategy is a TensorFlow API"}
 
 
 def test_every_requirement_names_a_catalogue_claim_and_a_known_backend():
-    ids = {c["id"] for c in CATALOGUE["claim"]}
-    for claim_id, requirement in CATALOGUE.get("requires", {}).items():
-        assert claim_id in ids, f"[requires.{claim_id}] names no claim in claims.toml"
-        assert set(requirement) <= {"backends", "why", "since", "note"}, claim_id
+    for claim_id, requirement in CATALOGUE.requires.items():  # `load` refuses an unknown id or key
         assert set(requirement.get("backends", [])) <= {"tensorflow", "jax", "torch", "numpy"}, claim_id
         if "backends" in requirement:
             assert requirement.get("why"), f"[requires.{claim_id}] says no why"
@@ -53,3 +47,16 @@ def test_a_test_that_names_its_backends_replaces_its_claims_backends(runs_on, ba
 def test_a_test_that_names_its_backends_still_honours_since():
     too_new = {"backends": ["tensorflow"], "since": {"keras": "3.6.0"}, "note": "x"}
     assert skip_reason_for([too_new], (("jax",), ""), "jax", {"keras": "3.5.0"}) == "claim holds since keras 3.6.0; 3.5.0 is installed: x"
+
+
+@pytest.mark.parametrize(
+    "table",
+    [pytest.param('[requires.no-such-claim]\nbackends = ["tensorflow"]\n', id="unknown-claim"),
+     pytest.param('[requires.known]\nbackend = ["tensorflow"]\n', id="misspelt-key")],
+)
+def test_the_catalogue_refuses_a_requirement_it_cannot_apply(tmp_path, table):
+    path = tmp_path / "claims.toml"
+    path.write_text('[sections]\nA = "a"\n\n[[claim]]\nid = "known"\nsection = "A"\nstatement = "s"\n\n' + table)
+    with pytest.raises(ValueError, match=r"\[requires\.") as error:
+        Catalogue.load(path)
+    assert "Received" in str(error.value)

@@ -12,18 +12,18 @@ import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 
-from grimoire.tooling import layout, ledger
+from grimoire.tooling import layout
+from grimoire.tooling.claims import Catalogue
 from grimoire.tooling.exercises import check, generate
 
 pytestmark = pytest.mark.tooling
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+CATALOGUE = Catalogue.load()
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +36,11 @@ def finished(tmp_path_factory):
 
 def _skipped_here(claim_id):
     """Whether the claim's own `[requires.<id>]` skips it on this backend and these releases (as the spec does)."""
-    from importlib.metadata import PackageNotFoundError, version
-
+    from grimoire.tooling.claims import installed_versions, requirement_unmet
     from grimoire.tooling.project import keras_backend
-    from spec.conftest import requirement_unmet
 
-    requirement = tomllib.loads((ROOT / "spec" / "claims.toml").read_text(encoding="utf-8")).get("requires", {}).get(claim_id, {})
-    versions = {}
-    for package in requirement.get("since", {}):
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            pass
+    requirement = CATALOGUE.requires.get(claim_id, {})
+    versions = installed_versions(requirement.get("since", {}))
     return requirement_unmet(requirement, keras_backend(), versions) is not None
 
 

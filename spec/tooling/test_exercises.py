@@ -23,7 +23,8 @@ pytestmark = pytest.mark.tooling
 
 # A tooling test, not a claim test: it tests the reference's own tooling, so it imports it
 # (claim tests reach the implementation through `impl` instead).
-from grimoire.tooling import cli, layout, ledger
+from grimoire.tooling import cli, layout
+from grimoire.tooling.claims import Catalogue, is_validation
 from grimoire.tooling.project import keras_backend
 from grimoire.tooling.exercises import check, generate, path, stubs, watch
 
@@ -281,7 +282,7 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
             assert (root / relative).read_bytes() == path.read_bytes(), relative
     assert "tooling" not in {Path(p).parts[0] for p in written}
     guide = (root / "EXERCISES.md").read_text(encoding="utf-8")
-    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     for claim in catalogue.claims.values():
         assert f"### `{claim.id}`" in guide
         assert claim.hint not in guide or not claim.hint, "hints come on request (`grimoire exercises hint`)"
@@ -364,7 +365,7 @@ def test_the_guide_names_the_functions_each_claim_calls(tmp_path):
 
 def test_a_selection_names_a_section_or_a_claim():
     """--section and --claim pick claims from the catalogue; anything else is refused."""
-    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     section_a = [c.id for c in catalogue.claims.values() if c.section == "A"]
 
     assert check.select_claims(catalogue, section="a") == section_a
@@ -406,7 +407,7 @@ def test_the_cli_reports_a_bad_selection_without_running_the_spec(package):
 
 def test_progress_shows_the_first_failing_claim_and_the_count():
     """The selected claims only, the first failure (actual vs expected), the hint offered, then the count."""
-    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     a, b, c = list(catalogue.claims)[:3]
     status = {a: "verified", b: "failing", c: "pending"}
     run = {"claims": [{"id": i, "status": s} for i, s in status.items()]}
@@ -485,7 +486,7 @@ def finish_spec(process, tmp):
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    return Catalogue.load()
 
 
 @pytest.fixture(scope="module")
@@ -496,7 +497,7 @@ def runs(package, catalogue, tmp_path_factory):
     calls just one; the second run covers every claim whose tests call it.
     """
     needs = path.claim_functions()
-    functions = {c: needs.get(c, []) for c in catalogue.claims if not path.is_validation(c)}
+    functions = {c: needs.get(c, []) for c in catalogue.claims if not is_validation(c)}
     first = next(c for c, f in functions.items() if len(f) == 1)
     target = functions[first][0]
     touched = [c for c, f in functions.items() if target in f]
@@ -521,9 +522,9 @@ def test_against_fresh_stubs_every_claim_needing_code_is_pending(runs):
     assert [i for i, s in status.items() if s == "failing"] == []
     assert len(needs_code) >= len(status) // 2, f"the bounded run covers only {sorted(needs_code)}"
     assert {c.split("-")[0] for c in needs_code} and {
-        key for key in ledger.Catalogue.load(ROOT / "spec" / "claims.toml").sections
-    } == {ledger.Catalogue.load(ROOT / "spec" / "claims.toml").claims[c].section for c in needs_code}, "a section was left out"
-    validation = {i for i in status if path.is_validation(i)}
+        key for key in Catalogue.load().sections
+    } == {Catalogue.load().claims[c].section for c in needs_code}, "a section was left out"
+    validation = {i for i in status if is_validation(i)}
     assert {i: status[i] for i in needs_code - validation if status[i] not in ("pending", "skipped")} == {}
     assert [i for i, s in status.items() if s == "verified" and i not in validation] == []
 
@@ -538,7 +539,7 @@ NEEDS_A_LESSON_TO_BUILD_ITS_SUBJECT = {
 def test_fresh_stubs_verify_every_validation_claim_whose_subject_needs_no_lesson(runs):
     """The argument checks are support, shipped solved: with every lesson a stub, the `-errors` claims are verified."""
     status = {row["id"]: row["status"] for row in runs.stubs[2]["claims"]}
-    validation = [i for i in status if path.is_validation(i)]
+    validation = [i for i in status if is_validation(i)]
     assert {i: status[i] for i in validation if status[i] != "verified"} == {i: "pending" for i in NEEDS_A_LESSON_TO_BUILD_ITS_SUBJECT}
     for claim, lessons in NEEDS_A_LESSON_TO_BUILD_ITS_SUBJECT.items():
         waits = {r["message"].removeprefix("pending: write ") for r in runs.stubs[3].values()
@@ -588,7 +589,7 @@ LEARNER = r"""
 import json, sys
 from pathlib import Path
 from grimoire.tooling.exercises import check, generate
-from grimoire.tooling.ledger import Catalogue
+from grimoire.tooling.claims import Catalogue
 
 mine = Path(sys.argv[1])
 catalogue = Catalogue.load(Path(sys.argv[2]))
@@ -707,7 +708,7 @@ def test_next_names_the_first_unwritten_function_its_claim_docs_and_command(tmp_
 
 def test_hint_is_printed_on_request_only(capsys):
     """`hint ID` prints the catalogue's hint; an unknown id is a one-line error."""
-    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     assert cli.main(["exercises", "hint", "dense-params-formula"]) == 0
     assert capsys.readouterr().out.strip() == f"dense-params-formula: {catalogue.claims['dense-params-formula'].hint}"
     with pytest.raises(SystemExit, match="must be a claim id"):
@@ -730,7 +731,7 @@ MOST_NEW_PER_CLAIM = 5  # no claim asks for more than this many lessons beyond t
 
 def test_the_path_is_every_lesson_once_and_a_few_at_a_time():
     """Every generated stub is on the path; the path is short; no claim needs many new lessons at once."""
-    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     needs = path.claim_functions()
     steps = path.exercise_path(catalogue, needs)
     stubbed = {f"{m}.{n}" for m, names in layout.LESSONS.items() for n in names}
@@ -746,7 +747,7 @@ def test_the_path_is_every_lesson_once_and_a_few_at_a_time():
 
 def test_the_readme_counts_the_lessons_and_the_concept_claims():
     """The numbers the README gives learners come from the path."""
-    catalogue = ledger.Catalogue.load(ROOT / "spec" / "claims.toml")
-    concept = [c for c in catalogue.claims if not path.is_validation(c)]
+    catalogue = Catalogue.load()
+    concept = [c for c in catalogue.claims if not is_validation(c)]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"{len(layout.lessons())} lessons cover the {len(concept)} concept claims" in readme

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from grimoire.tooling.claims import is_validation
 from grimoire.tooling.exercises import path
 from grimoire.tooling.project import keras_backend
 
@@ -52,7 +53,7 @@ import json, sys
 from pathlib import Path
 from grimoire.tooling.exercises import check, generate
 from grimoire.tooling.exercises.diagnose import likely_mistake
-from grimoire.tooling.ledger import Catalogue
+from grimoire.tooling.claims import Catalogue
 
 mine, claims, lessons, batch_mean = Path(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 catalogue = Catalogue.load(Path(sys.argv[5]))
@@ -90,7 +91,7 @@ def lines_of_code(body):
 def gradcam_claims():
     """The concept claims a package with just the Grad-CAM lessons written can verify: all they need is written."""
     needs = path.claim_functions()
-    return [c for c, lessons in needs.items() if lessons and set(lessons) <= set(GRADCAM) and not path.is_validation(c)]
+    return [c for c, lessons in needs.items() if lessons and set(lessons) <= set(GRADCAM) and not is_validation(c)]
 
 
 def test_grad_cam_is_four_lessons_of_textbook_size():

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from grimoire.tooling import files, matrix, matrix_report
+from grimoire.tooling.claims import Catalogue, Claim
 from grimoire.tooling.matrix import Cell
 
 pytestmark = pytest.mark.tooling
@@ -108,7 +109,11 @@ def record(tf, keras, backend, claims, status="ran"):
 
 
 CLAIMS = {"same": "A", "by-backend": "C", "by-release": "D"}
-NOTES = {"by-backend": {"backends": ["tensorflow"], "why": "MirroredStrategy is TensorFlow's"}}
+CATALOGUE = Catalogue(
+    sections={s: s for s in CLAIMS.values()},
+    claims={i: Claim(i, section, statement=i) for i, section in CLAIMS.items()},
+    requires={"by-backend": {"backends": ["tensorflow"], "why": "MirroredStrategy is TensorFlow's"}},
+)
 RECORDS = [
     record("2.21.0", "3.15.1", "tensorflow", {"same": "verified", "by-backend": "verified", "by-release": "verified"}),
     record("2.21.0", "3.15.1", "jax", {"same": "verified", "by-backend": "skipped", "by-release": "verified"}),
@@ -132,17 +137,17 @@ def test_a_claim_outside_a_partial_run_does_not_differ():
     partial = record("2.16.2", "3.0.0", "tensorflow", {"same": "verified", "by-backend": "not run", "by-release": "failing"})
     partial["selection"] = ["spec/a_dense"]
     assert matrix_report.differing([RECORDS[0], partial], list(CLAIMS)) == ["by-release"]
-    assert "| 2.16.2 / 3.0.0 / tf | spec/a_dense | ran |" in matrix_report.render([partial], CLAIMS, NOTES)
+    assert "| 2.16.2 / 3.0.0 / tf | spec/a_dense | ran |" in matrix_report.render([partial], CATALOGUE)
 
 
 def test_keep_existing_reads_back_the_cells_of_an_earlier_run(tmp_path):
     assert matrix_report.read_records(tmp_path) == []
-    matrix_report.write_matrix(tmp_path, RECORDS, (CLAIMS, NOTES))
+    matrix_report.write_matrix(tmp_path, RECORDS, CATALOGUE)
     assert matrix_report.read_records(tmp_path) == RECORDS
 
 
 def test_the_table_lists_cells_then_differing_claims_explained_then_the_rest():
-    page = matrix_report.render(RECORDS, CLAIMS, NOTES, when="2026-11-29 05:00 UTC")
+    page = matrix_report.render(RECORDS, CATALOGUE, when="2026-11-29 05:00 UTC")
     assert page.startswith(matrix_report.MARKER)
     assert "| 2.16.2 / 3.15.1 / tf | whole spec | install-failed | 12 |  |" in page
     assert "| 2.21.0 / 3.15.1 / jax | whole spec | ran | 12 | 346 | 2 |  |  | 1 |" in page
@@ -155,16 +160,16 @@ def test_the_table_lists_cells_then_differing_claims_explained_then_the_rest():
 
 
 def test_write_matrix_is_atomic_and_refuses_a_file_it_did_not_write(tmp_path):
-    matrix_report.write_matrix(tmp_path, RECORDS, (CLAIMS, NOTES))
+    matrix_report.write_matrix(tmp_path, RECORDS, CATALOGUE)
     document = json.loads((tmp_path / "matrix.json").read_text())
     assert [c["status"] for c in document["cells"]] == ["ran", "ran", "ran", "install-failed"]
-    matrix_report.write_matrix(tmp_path, RECORDS[:1], (CLAIMS, NOTES))  # its own files: rewritten
+    matrix_report.write_matrix(tmp_path, RECORDS[:1], CATALOGUE)  # its own files: rewritten
     assert len(json.loads((tmp_path / "matrix.json").read_text())["cells"]) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "matrix.json"]  # no temp file left
 
     (tmp_path / "README.md").write_text("# My notes\n")
     with pytest.raises(FileExistsError, match="not written by `grimoire matrix`"):
-        matrix_report.write_matrix(tmp_path, RECORDS, (CLAIMS, NOTES))
+        matrix_report.write_matrix(tmp_path, RECORDS, CATALOGUE)
     assert (tmp_path / "README.md").read_text() == "# My notes\n"
 
 

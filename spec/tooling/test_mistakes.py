@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grimoire.tooling import mistakes as tool
+from grimoire.tooling.claims import Catalogue
 
 pytestmark = pytest.mark.tooling
 
@@ -83,7 +84,7 @@ def test_at_least_8_mistakes_come_from_public_reports(catalogue):
 
 
 def test_every_mistake_names_existing_claims_and_targets(catalogue):
-    claims = {c["id"] for c in tomllib.loads(tool.CLAIMS.read_text())["claim"]}
+    claims = set(Catalogue.load().claims)
     for mistake in catalogue:
         assert set(mistake.claims) <= claims
         assert tool.module_path(tool.PACKAGE, mistake.module).is_file()
@@ -176,8 +177,7 @@ def _runs_on_this_backend(claim):
     """False for a claim that `[requires.<claim>]` in spec/claims.toml limits to other Keras backends."""
     import keras
 
-    requires = tomllib.loads((tool.ROOT / "spec" / "claims.toml").read_text(encoding="utf-8")).get("requires", {})
-    backends = requires.get(claim, {}).get("backends")
+    backends = Catalogue.load().requires.get(claim, {}).get("backends")
     return not backends or keras.config.backend() in backends
 
 

@@ -85,7 +85,7 @@ def test_exercise_notebooks_give_each_lesson_a_stub_and_a_check_in_path_order(tm
 
 
 def _section(claim):
-    from grimoire.tooling.ledger import Catalogue
+    from grimoire.tooling.claims import Catalogue
 
     return Catalogue.load(ROOT / "spec" / "claims.toml").claims[claim].section
 

@@ -8,12 +8,13 @@ import json
 
 import pytest
 
-from grimoire.tooling import ledger, plant
+from grimoire.tooling import plant
+from grimoire.tooling.claims import Catalogue
 from grimoire.tooling.exercises import diagnose, generate, guide, standing
 
 pytestmark = pytest.mark.tooling
 
-CATALOGUE = ledger.Catalogue.load(standing.project_root() / "spec" / "claims.toml")
+CATALOGUE = Catalogue.load()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..ledger import Catalogue
+from ..claims import Catalogue
 from ..project import project_root, pytest_command
 from . import table
 from .peers import PEERS, check_names

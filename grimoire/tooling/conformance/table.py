@@ -20,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from ..files import write_text_atomically
+from ..files import refuse_foreign, write_text_atomically, written_by
 
 GENERATOR = "grimoire conformance"
 MARKDOWN_MARKER = "<!-- grimoire conformance: written by `grimoire conformance`, rewritten on every run -->"
@@ -184,27 +184,14 @@ def _column(peer):
 
 def is_ours(path):
     """True when `path` is missing or was written by `grimoire conformance` (and so may be rewritten)."""
-    path = Path(path)
-    if not path.exists():
-        return True
-    text = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
-    if path.suffix == ".json":
-        try:
-            return json.loads(text).get("generator") == GENERATOR
-        except (ValueError, AttributeError):
-            return False
-    return text.startswith(MARKDOWN_MARKER)
+    return written_by(path, GENERATOR, MARKDOWN_MARKER)
 
 
 def write(out, document):
     """Writes DIR/conformance.json and DIR/README.md atomically; refuses files another tool wrote."""
     out = Path(out)
-    for name in ("conformance.json", "README.md"):
-        if not is_ours(out / name):
-            raise FileExistsError(
-                f"Argument `--out` must be a directory for the conformance table; {str(out / name)!r} exists and was "
-                "not written by `grimoire conformance`. Choose another directory, or move that file."
-            )
+    refuse_foreign(out, ("conformance.json", "README.md"), GENERATOR, MARKDOWN_MARKER, "the conformance table",
+                   "grimoire conformance")
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(out / "conformance.json", json.dumps({"generator": GENERATOR, **document}, indent=2) + "\n")
     write_text_atomically(out / "README.md", render(document))

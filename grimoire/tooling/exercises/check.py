@@ -18,10 +18,10 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
-from ..ledger import Catalogue, scan_claim_markers
+from ..claims import Catalogue, scan_claim_markers
 from ..project import project_root
 from . import runner
-from .path import is_validation
+from ..claims import is_validation
 from .records import claim_line, readable, waits_on
 
 SMALL = 12  # up to this many claims, one line each; more, and only the counts

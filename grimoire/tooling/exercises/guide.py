@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..files import write_text_atomically
 from ..layout import LESSONS, is_lesson, lessons, split
-from ..ledger import Catalogue
+from ..claims import Catalogue
 from ..project import project_root
 from .check import run_check
 from .generate import REFERENCE

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 from ..layout import CONCEPTS
-from ..ledger import scan_claim_markers
+from ..claims import claim_ids, scan_claim_markers
 from ..project import project_root
 from ..reach import owner, public_names
 
@@ -49,14 +49,14 @@ def spec_index(spec_dir=None):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         uses = {}  # claim id -> functions
         tests = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name.startswith("test")]
-        module_ids = [i for n in tree.body if _assigns(n, "pytestmark") for i in _claim_ids(n)]
+        module_ids = [i for n in tree.body if _assigns(n, "pytestmark") for i in claim_ids(n)]
         in_tests = set()
         constants = {target.id: node.value for node in tree.body if isinstance(node, ast.Assign)
                      for target in node.targets if isinstance(target, ast.Name)}
         for test in tests:
             calls = _impl_calls(test, constants=constants)
             in_tests |= {id(n) for n in ast.walk(test)}
-            for claim_id in [i for d in test.decorator_list for i in _claim_ids(d)] or module_ids or file_ids:
+            for claim_id in [i for d in test.decorator_list for i in claim_ids(d)] or module_ids or file_ids:
                 uses.setdefault(claim_id, set()).update(calls)
         elsewhere = _impl_calls(tree, skip=in_tests)
         for claim_id in file_ids:
@@ -109,16 +109,6 @@ def _strings(tree, constants):
     nodes = list(ast.walk(tree))
     nodes += [n for name in {n.id for n in nodes if isinstance(n, ast.Name)} & constants.keys() for n in ast.walk(constants[name])]
     return {n.value for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, str)}
-
-
-def _claim_ids(tree):
-    return [
-        a.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "claim"
-        for a in node.args
-        if isinstance(a, ast.Constant) and isinstance(a.value, str)
-    ]
 
 
 def _assigns(node, name):

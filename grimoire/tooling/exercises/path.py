@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from ..layout import lessons
-from ..ledger import Catalogue, is_validation  # noqa: F401 (is_validation: the path's users read it here)
+from ..claims import Catalogue, is_validation
 from ..project import project_root
 from ..reach import lessons_reached
 from .index import spec_index

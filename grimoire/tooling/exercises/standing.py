@@ -17,9 +17,10 @@ from pathlib import Path
 
 from ..files import write_json_atomically
 from ..layout import lessons
-from ..ledger import Catalogue
+from ..claims import Catalogue
 from ..project import project_root
-from .path import claim_functions, is_validation
+from ..claims import is_validation
+from .path import claim_functions
 from .records import claim_line, tests_passing, waits_on
 from .stubs import function_bodies, is_stub
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import watchfiles
 
-from ..ledger import Catalogue
+from ..claims import Catalogue
 from ..project import project_root
 from .check import checked_claims, progress, run_check
 from .path import claim_functions

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from .. import benchschema as schema
 from ..files import write_text_atomically
-from ..ledger import Catalogue
+from ..claims import Catalogue
 from ..project import pytest_command
 from . import markdown, pictures
 from ..conformance import table as conformance_table
