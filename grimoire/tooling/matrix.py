@@ -1,8 +1,8 @@
 """`grimoire matrix`: the spec run once per (TensorFlow release, Keras release, backend) cell.
 
-Each cell gets its own virtual environment (made with `uv`), installs the project with the cell's
-TensorFlow and Keras pinned, and runs the whole spec with `KERAS_BACKEND` set and
-`--ledger-json`. The claim statuses of all cells end up in one table, `DIR/matrix.json` and
+Each cell is a session of noxfile.py (nox makes its environment with `uv` and installs the project
+with the cell's TensorFlow and Keras pinned); it runs the whole spec with `KERAS_BACKEND` set and
+writes the cell's record. The records of all cells end up in one table, `DIR/matrix.json` and
 `DIR/README.md`, claims whose status differs between cells first.
 
 The default cells:
@@ -13,8 +13,7 @@ The default cells:
         pyproject.toml if that is higher), on the TensorFlow backend
     the newest TensorFlow release with the newest Keras on JAX (run first)
 
-Only this module's pure functions (version parsing, cell selection) are imported by `noxfile.py`;
-nothing here imports TensorFlow or Keras.
+`noxfile.py` imports this module into nox's own Python: nothing here imports TensorFlow or Keras.
 """
 
 import argparse
@@ -29,12 +28,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .claims import Catalogue
+from .files import write_json_atomically
+from . import variant
 from .project import pytest_command
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("tensorflow", "jax", "torch")
 FIRST_RELEASE, LAST_RELEASE = (2, 16), (2, 21)  # Keras 3 is TensorFlow's Keras from 2.16 on
-INSTALL_TIMEOUT, RUN_TIMEOUT = 1800, 5400  # seconds; a hung cell must not stop the others
+CELL_TIMEOUT = 7200  # seconds for a cell's install and run: a hung cell must not stop the others
 
 # What PyPI listed on 2026-11-29, so `nox -l` and the unit tests need no network. `grimoire matrix`
 # asks pip for the live lists (`--offline` uses these).
@@ -64,6 +65,15 @@ class Cell:
     def name(self):
         """A file-name-safe id: `tf2.16.2-keras3.0.0-tensorflow`."""
         return f"tf{self.tensorflow}-keras{self.keras}-{self.backend}"
+
+    @classmethod
+    def parse(cls, name):
+        """The cell a name stands for: `"tf2.16.2-keras3.0.0-tensorflow"` -> `Cell("2.16.2", "3.0.0", "tensorflow")`."""
+        match = re.fullmatch(r"tf([\w.]+)-keras([\w.]+)-(\w+)", name.strip())
+        if not match or match.group(3) not in BACKENDS:
+            raise ValueError(f"A cell name reads `tf<TensorFlow>-keras<Keras>-<backend>`, the backend one of {BACKENDS}. "
+                             f"Received: {name!r}")
+        return cls(*match.groups())
 
 
 def parse_version(text):
@@ -203,12 +213,6 @@ def pytest_args(ledger_json, select=(), workers="auto", python="python"):
     return pytest_command(select, python=python, workers=workers, ledger=ledger_json, default=())
 
 
-def cell_environment(cell):
-    env = dict(os.environ, KERAS_BACKEND=cell.backend, TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
-    env.pop("VIRTUAL_ENV", None)
-    return env
-
-
 # --- looking versions up (pip, the ordinary client) -----------------------------------------------
 
 
@@ -248,64 +252,68 @@ def lookup_versions(tensorflow=None, offline=False, log=print):
     return tf_versions, keras_versions, raise_floors(floors, project_keras_floor())
 
 
-# --- running cells ----------------------------------------------------------------------------------
+# --- running cells: a nox session each --------------------------------------------------------------
 
 
-def _run_logged(cmd, log_path, timeout, mode="w", **kwargs):
-    """Runs `cmd` with output to `log_path`; returns (returncode or "timeout", seconds)."""
+def run_session(session, cell, out="build/matrix", workers="auto", *select):
+    """The body of noxfile.py's `cell` session: install the cell, run the spec, write its record.
+
+    nox makes the environment and installs; the spec's output goes to `DIR/logs/<cell>.run.log` and
+    its ledger to `DIR/cells/<cell>.ledger.json`. The record (`DIR/cells/<cell>.json`, as in
+    matrix.json) is written after the install and again after the run, so a run that hangs or
+    crashes still leaves its install time and a status saying how far it got.
+    """
+    out = Path(out).resolve()
+    record_path, ledger = out / "cells" / f"{cell.name}.json", out / "cells" / f"{cell.name}.ledger.json"
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    (out / "logs").mkdir(exist_ok=True)
+    record = _record(cell, select, "run-failed", f"logs/{cell.name}.run.log")
     start = time.monotonic()
-    with open(log_path, mode, encoding="utf-8") as log:
-        log.write("$ " + " ".join(map(str, cmd)) + "\n")
-        log.flush()
-        try:
-            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout, **kwargs).returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout"
-    return code, round(time.monotonic() - start, 1)
+    if session.venv_backend != "none":  # `--force-venv-backend none`: the cell's releases are those installed
+        session.install(*install_requirements(cell, str(ROOT)))
+    record["seconds"]["install"] = round(time.monotonic() - start, 1)
+    write_json_atomically(record_path, record)
+    env = dict(os.environ, KERAS_BACKEND=cell.backend, TF_CPP_MIN_LOG_LEVEL="2", PYTHONDONTWRITEBYTECODE="1")
+    env.pop("VIRTUAL_ENV", None)
+    python = sys.executable if session.venv_backend == "none" else str(Path(session.bin) / "python")
+    command = pytest_args(ledger, select, workers, python=python)
+    ran = variant.run(command, cwd=ROOT, env=env, log=out / record["log"], ledger=ledger)
+    record["pytest_exit"], record["seconds"]["run"] = ran.code, ran.seconds
+    if ran.ledger is not None:
+        record.update(status="ran", summary=ran.ledger.get("summary", {}),
+                      claims={row["id"]: row["status"] for row in ran.ledger.get("claims", [])})
+    write_json_atomically(record_path, record)
 
 
-def run_cell(cell, out, root=ROOT, keep_env=False, python=sys.executable, select=(), workers="auto"):
-    """Installs and runs one cell; returns its matrix.json record (never raises for a broken cell)."""
-    env_dir = out / "envs" / cell.name
-    logs = out / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    ledger = out / "cells" / f"{cell.name}.json"
-    ledger.parent.mkdir(parents=True, exist_ok=True)
-    ledger.unlink(missing_ok=True)  # a stale ledger must not pass for this run's
-    record = {**asdict(cell), "cell": cell.name, "status": "", "seconds": {}, "summary": {}, "claims": {}}
-    if select:
-        record["selection"] = list(select)
-    uv = shutil.which("uv") or "uv"
-    if env_dir.exists():
-        shutil.rmtree(env_dir)
-    code, seconds = _run_logged([uv, "venv", "-q", "-p", python, str(env_dir)], logs / f"{cell.name}.install.log", 300)
-    env_python = env_dir / "bin" / "python"
-    if code == 0:
-        cmd = [uv, "pip", "install", "-p", str(env_python), *install_requirements(cell, str(root))]
-        code, seconds2 = _run_logged(cmd, logs / f"{cell.name}.install.log", INSTALL_TIMEOUT, mode="a", cwd=root)
-        seconds += seconds2
-    record["seconds"]["install"] = seconds
-    if code != 0:
-        record["status"] = "install-timeout" if code == "timeout" else "install-failed"
-        record["log"] = f"logs/{cell.name}.install.log"
-    else:
-        code, seconds = _run_logged(
-            pytest_args(ledger.resolve(), select, workers, python=env_python), logs / f"{cell.name}.run.log", RUN_TIMEOUT,
-            cwd=root, env=cell_environment(cell),
-        )
-        record["seconds"]["run"] = seconds
-        record["pytest_exit"] = code
-        record["log"] = f"logs/{cell.name}.run.log"
-        if ledger.is_file():
-            data = json.loads(ledger.read_text(encoding="utf-8"))
-            record["summary"] = data.get("summary", {})
-            record["claims"] = {row["id"]: row["status"] for row in data.get("claims", [])}
-            record["status"] = "ran"
-        else:
-            record["status"] = "run-timeout" if code == "timeout" else "run-failed"
+def run_cell(cell, out, keep_env=False, select=(), workers="auto", nox_args=()):
+    """Runs one cell as noxfile.py's `cell` session; returns its record (never raises for a broken cell).
+
+    nox's own output goes to `DIR/logs/<cell>.nox.log`; the environment is made under `DIR/envs/`
+    and removed afterwards unless `keep_env`. `nox_args`: more options for nox, before `-s`.
+    """
+    out = Path(out).resolve()
+    record_path = out / "cells" / f"{cell.name}.json"
+    record_path.unlink(missing_ok=True)  # a stale record must not pass for this run's
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(out / "envs"), *nox_args,
+               "-s", f"cell({cell.name})", "--", str(out), str(workers), *select]
+    ran = variant.run(command, cwd=ROOT, env=dict(os.environ, GRIMOIRE_CELLS=cell.name),
+                      log=out / "logs" / f"{cell.name}.nox.log", timeout=CELL_TIMEOUT)
     if not keep_env:
-        shutil.rmtree(env_dir, ignore_errors=True)
+        shutil.rmtree(out / "envs", ignore_errors=True)
+    if not record_path.is_file():  # nox, the environment or the install failed
+        record = _record(cell, select, "install-timeout" if ran.code == "timeout" else "install-failed", f"logs/{cell.name}.nox.log")
+        record["seconds"]["install"] = ran.seconds
+        return record
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    if ran.code == "timeout" and record["status"] != "ran":
+        record["status"] = "run-timeout"
     return record
+
+
+def _record(cell, select, status, log):
+    record = {**asdict(cell), "cell": cell.name, "status": status, "seconds": {}, "summary": {}, "claims": {}, "log": log}
+    return {**record, "selection": list(select)} if select else record
 
 
 def build_parser():
@@ -352,8 +360,7 @@ def main(argv=None):
     records = []
     for i, cell in enumerate(cells, 1):
         print(f"[{i}/{len(cells)}] {cell.name}: installing and running ...", flush=True)
-        records.append(run_cell(cell, out, keep_env=args.keep_envs, select=_split(args.select) or (),
-                                workers=args.workers))
+        records.append(run_cell(cell, out, args.keep_envs, _split(args.select) or (), args.workers))
         record = records[-1]
         s = record["seconds"]
         summary = ", ".join(f"{n} {k}" for k, n in record["summary"].items() if n)

@@ -84,7 +84,9 @@ def test_a_cell_pins_its_releases_and_jax_adds_jax():
     assert tf_cell.name == "tf2.16.2-keras3.0.0-tensorflow"
     assert matrix.install_requirements(tf_cell, "/r") == ["-e", "/r[test]", "tensorflow==2.16.2", "keras==3.0.0"]
     assert "jax[cpu]" in matrix.install_requirements(jax_cell) and "jax[cpu]" not in matrix.install_requirements(tf_cell)
-    assert matrix.cell_environment(jax_cell)["KERAS_BACKEND"] == "jax"
+    assert Cell.parse(jax_cell.name) == jax_cell
+    with pytest.raises(ValueError, match=r"tf<TensorFlow>-keras<Keras>-<backend>.*Received: 'tf2.16.2-mxnet'"):
+        Cell.parse("tf2.16.2-mxnet")
 
 
 def test_a_torch_cell_installs_the_cpu_wheel_or_the_one_named(monkeypatch):
@@ -95,7 +97,6 @@ def test_a_torch_cell_installs_the_cpu_wheel_or_the_one_named(monkeypatch):
     assert "torch" in reqs and "https://download.pytorch.org/whl/cpu" in reqs  # never PyPI's CUDA build alone
     monkeypatch.setenv("GRIMOIRE_TORCH", "/wheels/torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl")
     assert matrix.install_requirements(torch_cell, "/r")[4:] == ["/wheels/torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl"]
-    assert matrix.cell_environment(torch_cell)["KERAS_BACKEND"] == "torch"
 
 
 def record(tf, keras, backend, claims, status="ran"):
@@ -234,3 +235,38 @@ def test_every_front_end_builds_its_pytest_command_in_one_place(tmp_path):
     check = project.pytest_command([], parallel=False)
     assert "no:cacheprovider" not in check and check[-1] == "spec"
     assert project.pytest_command(["-k", "dense"], parallel=False)[-2:] == ["-k", "dense"]
+
+
+def installed_cell(backend="tensorflow"):
+    from importlib.metadata import version
+
+    return Cell(version("tensorflow"), version("keras"), backend)
+
+
+@pytest.mark.slow
+def test_a_cell_runs_as_a_nox_session_and_leaves_its_record(tmp_path):
+    """`grimoire matrix` runs each cell through noxfile.py's `cell` session and reads the record it writes.
+
+    nox runs here without making an environment (`--force-venv-backend none`), so the cell is the
+    releases installed; the install step is the only part of the session left out.
+    """
+    cell = installed_cell()
+    record = matrix.run_cell(cell, tmp_path, select=["spec/a_dense/test_dense_params_formula.py"], workers=0,
+                             nox_args=("--force-venv-backend", "none"))
+    assert record["status"] == "ran", (tmp_path / "logs" / f"{cell.name}.nox.log").read_text()[-3000:]
+    assert record["claims"]["dense-params-formula"] == "verified" and record["claims"]["cam-any-model"] == "not run"
+    assert record["pytest_exit"] == 0 and record["selection"] == ["spec/a_dense/test_dense_params_formula.py"]
+    assert record["log"] == f"logs/{cell.name}.run.log" and "dense-params-formula" in (tmp_path / record["log"]).read_text()
+    assert json.loads((tmp_path / "cells" / f"{cell.name}.json").read_text()) == record
+    assert not (tmp_path / "envs").exists()
+
+
+def test_a_cell_whose_session_never_ran_is_an_install_failure_with_nox_log(tmp_path):
+    """No record from the session (nox, the environment or the install failed): the cell says so and
+    points at nox's log, and an old record from an earlier run does not pass for this one's."""
+    cell = Cell("2.16.2", "3.8.0", "tensorflow")
+    (tmp_path / "cells").mkdir()
+    (tmp_path / "cells" / f"{cell.name}.json").write_text('{"status": "ran"}')
+    record = matrix.run_cell(cell, tmp_path, nox_args=("--no-such-option",))
+    assert record["status"] == "install-failed" and record["log"] == f"logs/{cell.name}.nox.log"
+    assert "--no-such-option" in (tmp_path / record["log"]).read_text()
