@@ -26,8 +26,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .files import write_json_atomically
+from . import variant
 from .project import pytest_command
 from .plant import (  # noqa: F401  (re-exported: the catalogue API lives here too)
     CATALOGUE,
@@ -115,22 +114,22 @@ class Runner:
                 return Result(mistake, "error", assertion="interrupted before it started")
             package = apply(mistake, workdir)
             env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-            process = subprocess.Popen(
-                command(package, named, workdir, self.root, keyword), cwd=self.root, env=env, text=True,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-            with self.lock:
-                self.processes.add(process)
+            started = []
+
+            def running(process):
+                started.append(process)
+                with self.lock:
+                    self.processes.add(process)
+
             try:
-                output, _ = process.communicate(timeout=self.timeout)
-            except subprocess.TimeoutExpired:
-                _kill(process)
-                process.communicate()
-                return Result(mistake, "timeout", assertion=f"no verdict after {self.timeout:.0f} s", seconds=time.monotonic() - start)
+                ran = variant.run(command(package, named, workdir, self.root, keyword), cwd=self.root, env=env,
+                                  timeout=self.timeout, started=running)
             finally:
                 with self.lock:
-                    self.processes.discard(process)
-            return _verdict(mistake, named, workdir, output, process.returncode, time.monotonic() - start)
+                    self.processes.difference_update(started)
+            if ran.code == "timeout":
+                return Result(mistake, "timeout", assertion=f"no verdict after {self.timeout:.0f} s", seconds=time.monotonic() - start)
+            return _verdict(mistake, named, workdir, ran.output, ran.code, time.monotonic() - start)
         except CatalogueError as error:
             return Result(mistake, "error", assertion=str(error), seconds=time.monotonic() - start)
         finally:
@@ -142,15 +141,8 @@ class Runner:
         with self.lock:
             running = list(self.processes)
         for process in running:
-            _kill(process)
+            variant.stop(process)
         return len(running)
-
-
-def _kill(process):
-    try:
-        os.killpg(process.pid, signal.SIGTERM)  # pytest and anything it started
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _verdict(mistake, claims, workdir, output, returncode, seconds):

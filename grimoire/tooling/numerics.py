@@ -28,12 +28,11 @@ a run wrote no ledger).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from . import variant
 from .project import project_root, pytest_command
 
 CONFIGS = {
@@ -52,18 +51,16 @@ CONTROLLED = sorted({name for env, _ in CONFIGS.values() for name in env})
 OUTCOMES = ("passed", "failed", "skipped", "pending")
 
 
-def run_config(name, root, out_dir, pytest_args=(), runner=subprocess.run):
-    """Runs the spec under configuration `name`; returns `(ledger path, exit code, seconds)`."""
+def run_config(name, root, out_dir, pytest_args=(), runner=variant.run):
+    """Runs the spec under configuration `name` (its output kept in `<config>.log`); returns
+    `(ledger path, exit code, seconds)`."""
     env_changes, extra = CONFIGS[name]
     env = {k: v for k, v in os.environ.items() if k not in CONTROLLED}
     env.update(env_changes)
     ledger = Path(out_dir, f"{name}.json")
     command = pytest_command([*extra, *pytest_args], parallel=False, ledger=ledger, default=())
-    started = time.monotonic()
-    completed = runner(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if completed.stdout:  # the run's own output, for when it wrote no ledger
-        Path(out_dir, f"{name}.log").write_text(completed.stdout, encoding="utf-8")
-    return ledger, completed.returncode, time.monotonic() - started
+    ran = runner(command, cwd=root, env=env, log=Path(out_dir, f"{name}.log"), ledger=ledger)
+    return ledger, ran.code, ran.seconds
 
 
 def load_ledger(path):
@@ -130,7 +127,7 @@ def format_table(rows, seconds=None):
     return "\n".join(lines)
 
 
-def main(argv=None, runner=subprocess.run):
+def main(argv=None, runner=variant.run):
     """Runs the configurations, prints the table and returns 1 on any difference, else 0."""
     parser = argparse.ArgumentParser(prog="grimoire numerics", description=__doc__.splitlines()[0])
     parser.add_argument("--config", action="append", choices=list(CONFIGS), help="a configuration to run (repeatable; default: all)")

@@ -1,7 +1,7 @@
 """Claim `metric-distributed`: under a distribution strategy with two replicas the metric matches one device.
 
 MirroredStrategy: the two replicas are two logical CPU devices (split at start-up by
-spec/conftest.py). MultiWorkerMirroredStrategy: two worker processes on this machine, started and
+spec/machinery.py). MultiWorkerMirroredStrategy: two worker processes on this machine, started and
 stopped by the test (see multiworker.py). Each replica updates its own copy of the metric's sums;
 reading the metric adds the copies (the variables are made with aggregation="sum"), which is exact
 because the state is sums, not averages.
@@ -31,7 +31,7 @@ def strategy():
     if len(devices) < 2:
         pytest.skip(
             "MirroredStrategy needs two logical CPU devices; TensorFlow had started before "
-            "spec/conftest.py could split the CPU (a pytest run nested in a process that already used TensorFlow)."
+            "spec/machinery.py could split the CPU (a pytest run nested in a process that already used TensorFlow)."
         )
     # ReductionToOneDevice: replicas' gradients are summed on one device. (The default on CPU is
     # collective ops, whose instance keys collide between strategies made in one process.)

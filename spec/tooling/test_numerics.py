@@ -1,12 +1,13 @@
 """The numerics matrix (`grimoire numerics`) finds every difference between two ledgers, and only those."""
 
 import json
-import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from grimoire.tooling import numerics as numerics_module
+from grimoire.tooling import variant
 
 pytestmark = pytest.mark.tooling
 
@@ -64,10 +65,11 @@ def test_main_runs_each_configuration_and_fails_on_a_difference(numerics, tmp_pa
 
     def fake_run(command, cwd, env, **kwargs):
         ledger = Path(command[command.index("--ledger-json") + 1])
+        assert kwargs["ledger"] == ledger and kwargs["log"] == ledger.with_suffix(".log")
         calls.append((ledger.stem, env.get("TF_ENABLE_ONEDNN_OPTS"), "-n" in command))
         changed = {"a": ("failing", 2, 1, 0)} if ledger.stem == "onednn-off" else {}
         _ledger(ledger, {**BASE, **changed})
-        return subprocess.CompletedProcess(command, 0, "", "")
+        return variant.Run(0, 1.0, "", None)
 
     code = numerics.main(["--config", "default", "--config", "onednn-on", "--config", "onednn-off", "--config", "xdist-2",
                           "--out", str(tmp_path)], runner=fake_run)
@@ -82,7 +84,7 @@ def test_main_runs_each_configuration_and_fails_on_a_difference(numerics, tmp_pa
 def test_main_passes_when_every_configuration_agrees(numerics, tmp_path, capsys):
     def fake_run(command, cwd, env, **kwargs):
         _ledger(Path(command[command.index("--ledger-json") + 1]), BASE)
-        return subprocess.CompletedProcess(command, 0, "", "")
+        return variant.Run(0, 1.0, "", None)
 
     assert numerics.main(["--out", str(tmp_path)], runner=fake_run) == 0
     assert capsys.readouterr().out.count("same verdict on every claim") == len(numerics.CONFIGS) - 1
@@ -93,7 +95,7 @@ def test_a_run_without_a_ledger_is_a_failure(numerics, tmp_path, capsys):
         ledger = Path(command[command.index("--ledger-json") + 1])
         if ledger.stem == "default":
             _ledger(ledger, BASE)
-        return subprocess.CompletedProcess(command, 2, "", "")
+        return variant.Run(2, 1.0, "", None)
 
     assert numerics.main(["--config", "default", "--config", "isa-sse41", "--out", str(tmp_path)], runner=fake_run) == 1
     assert "no ledger written" in capsys.readouterr().out
@@ -101,12 +103,13 @@ def test_a_run_without_a_ledger_is_a_failure(numerics, tmp_path, capsys):
 
 def test_the_output_folder_is_made_and_keeps_each_runs_output(numerics, tmp_path):
     """`--out` may name a folder that does not exist yet; each configuration's pytest output is kept beside its ledger."""
-    def fake_run(command, cwd, env, **kwargs):
+    def fake_pytest(command, **kwargs):
         ledger = Path(command[command.index("--ledger-json") + 1])
         assert ledger.parent.is_dir(), "pytest refuses a --ledger-json in a missing folder"
+        ran = variant.run([sys.executable, "-c", "print('the words of the run')"], **kwargs)
         _ledger(ledger, BASE)
-        return subprocess.CompletedProcess(command, 0, "the run's own words", "")
+        return ran
 
     out = tmp_path / "new" / "numerics"
-    assert numerics.main(["--config", "default", "--out", str(out)], runner=fake_run) == 0
-    assert (out / "default.log").read_text() == "the run's own words"
+    assert numerics.main(["--config", "default", "--out", str(out)], runner=fake_pytest) == 0
+    assert (out / "default.log").read_text().endswith("the words of the run\n")

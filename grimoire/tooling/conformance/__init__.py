@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ..claims import Catalogue
+from .. import variant
 from ..project import project_root, pytest_command
 from . import table
 from .peers import PEERS, check_names
@@ -76,9 +77,10 @@ def run_peer(peer, python, claims, root, work):
                              python=python, workers=0, ledger=ledger, impl=peer.adapter, claims=claims)
     env = {**os.environ, **QUIET, CALLS_ENV: str(called), "PYTHONPATH": os.pathsep.join(
         [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    outcomes.unlink(missing_ok=True)
+    ran = variant.run(command, cwd=root, env=env, timeout=RUN_TIMEOUT, ledger=ledger)
     records = json.loads(outcomes.read_text(encoding="utf-8")) if outcomes.is_file() else []
-    return records, calls(str(called)).get(peer.name, set()), done.stdout + done.stderr
+    return records, calls(str(called)).get(peer.name, set()), ran.output
 
 
 def _section_folder(root, section):

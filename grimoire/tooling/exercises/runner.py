@@ -9,12 +9,12 @@ what was just saved, while TensorFlow, Keras and the spec's own modules stay loa
 import contextlib
 import io
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from .. import variant
 from ..project import project_root, pytest_command
 
 
@@ -58,6 +58,5 @@ def run_in_process(args, *, impl=None, quiet=True):
 
 def run_in_workers(args, *, parallel=True):
     """Runs pytest on `args` in a subprocess (xdist workers when `parallel`); returns `(code, output)`."""
-    process = subprocess.run(pytest_command(args, parallel=parallel), cwd=project_root(),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    return process.returncode, process.stdout
+    ran = variant.run(pytest_command(args, parallel=parallel), cwd=project_root())
+    return ran.code, ran.output
