@@ -17,6 +17,7 @@ The default cells:
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -166,21 +167,11 @@ def select_cells(tensorflow_versions, keras_versions, floors, tensorflow=None, k
     unknown = [b for b in backends if b not in BACKENDS]
     if unknown:
         raise ValueError(f"Argument `backend` must name backends from {BACKENDS}. Received: {unknown!r}")
-    newest = newest_keras(keras_versions)
-    cells = []
-    for other in ("jax", "torch"):
-        if other in backends:
-            tf = max(chosen_tf, key=parse_version)
-            for k in dict.fromkeys(keras or [newest]):
-                cells.append(Cell(tf, k, other))
-    if "tensorflow" in backends:
-        for tf in chosen_tf:
-            if keras:
-                versions = list(keras)
-            else:
-                versions = [oldest_keras(keras_versions, floors.get(tf, "3.0.0")), newest]
-            for k in dict.fromkeys(versions):  # newest == oldest counts once
-                cells.append(Cell(tf, k, "tensorflow"))
+    newest, last_tf = newest_keras(keras_versions), max(chosen_tf, key=parse_version)
+    cells = [Cell(last_tf, k, other) for other in ("jax", "torch") if other in backends for k in dict.fromkeys(keras or [newest])]
+    for tf in chosen_tf if "tensorflow" in backends else ():
+        versions = keras or [oldest_keras(keras_versions, floors.get(tf, "3.0.0")), newest]
+        cells += [Cell(tf, k, "tensorflow") for k in dict.fromkeys(versions)]  # newest == oldest counts once
     return cells
 
 
@@ -354,6 +345,10 @@ def main(argv=None):
     print(f"{len(cells)} cells: " + ", ".join(c.name for c in cells), flush=True)
     if args.dry_run:
         return 0
+    if importlib.util.find_spec("nox") is None:
+        print("grimoire matrix: each cell is a nox session, and nox is not installed in this Python. "
+              "Install the matrix extra: `python -m pip install -e \".[matrix]\"`.", file=sys.stderr)
+        return 2
     catalogue = Catalogue.load()
     names = {c.name for c in cells}
     kept = [r for r in matrix_report.read_records(out) if r["cell"] not in names] if args.keep_existing else []

@@ -201,6 +201,13 @@ def test_main_dry_run_lists_the_cells_without_installing(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_main_without_nox_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(matrix.importlib.util, "find_spec", lambda name: None)
+    assert matrix.main(["--offline", "--tensorflow", "2.16.2", "--backend", "tensorflow", "--out", str(tmp_path)]) == 2
+    assert '`python -m pip install -e ".[matrix]"`' in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_cell_runs_the_spec_with_the_workers_asked_for(tmp_path):
     """A cell uses xdist's `-n` as given (serial with 0), and writes its ledger where asked."""
     ledger = tmp_path / "cell.json"
