@@ -50,12 +50,10 @@ def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=
         try:
             code = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            stop(process, signal.SIGKILL)
-            process.wait()
+            _end(process)
             code = "timeout"
         except KeyboardInterrupt:
-            stop(process, signal.SIGKILL)
-            process.wait()
+            _end(process)
             raise
         out.seek(0)
         output = out.read().split("\n", 1)[-1]
@@ -70,3 +68,11 @@ def stop(process, sig=signal.SIGTERM):
         os.killpg(process.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _end(process):
+    stop(process, signal.SIGKILL)
+    process.wait()
+    # A child forked while the first signal went round the group escapes it: the group id stays
+    # valid while any member lives, and no member can fork any more.
+    stop(process, signal.SIGKILL)
