@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 MISSING = "JAX is not installed (pip install -e '.[jax]'; the matrix's JAX cell runs these paths)"
+BACKEND = "jax"
+RUNS_ON = ("tensorflow", "jax")  # Keras sessions the rungs run in: they use no Keras
+BACKWARD_FACTS = {}  # what the backward benchmarks add to their record (XLA drops the unused forward pass)
 
 
 def installed():
@@ -35,6 +38,11 @@ def device_params():
     return params
 
 
+def precision(device):
+    """What float32 products run in on `device`: JAX's default precision uses TF32 on Ampere-class GPUs."""
+    return "float32" if device == "cpu" else "default (TF32 on Ampere and newer)"
+
+
 def jax_device(device):
     """JAX's device object for "cpu" or "gpu:N"."""
     import jax
@@ -58,10 +66,11 @@ def _conv(kind, channels):
 
 
 def forward(kind, channels):
-    """`jit(conv)(x, k)`: stride 1, 'same', channels last, like the TensorFlow rungs."""
+    """`jit(conv)(x, k)`: stride 1, 'same', channels last, like the TensorFlow rungs; a numpy result
+    (the copy waits for the device)."""
     import jax
 
-    return jax.jit(_conv(kind, channels))
+    return _to_numpy(jax.jit(_conv(kind, channels)))
 
 
 def backward(kind, channels, wrt):
@@ -74,8 +83,12 @@ def backward(kind, channels, wrt):
 
     conv = _conv(kind, channels)
     if wrt == "input":
-        return jax.jit(lambda x, k, g: jax.vjp(lambda x_: conv(x_, k), x)[1](g)[0])
-    return jax.jit(lambda x, k, g: jax.vjp(lambda k_: conv(x, k_), k)[1](g)[0])
+        return _to_numpy(jax.jit(lambda x, k, g: jax.vjp(lambda x_: conv(x_, k), x)[1](g)[0]))
+    return _to_numpy(jax.jit(lambda x, k, g: jax.vjp(lambda k_: conv(x, k_), k)[1](g)[0]))
+
+
+def _to_numpy(compiled):
+    return lambda *arrays: np.asarray(compiled(*arrays))
 
 
 def on(device, *arrays):

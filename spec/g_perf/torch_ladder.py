@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 MISSING = "torch is not installed (pip install -e '.[torch]'; the matrix's torch cell runs these paths)"
-PRECISION = "float32"
+BACKEND = "torch"
+RUNS_ON = ("tensorflow", "jax", "torch")  # Keras sessions the rungs run in: they use no Keras
+BACKWARD_FACTS = {"note": "eager autograd: each timed call runs the forward convolution too; flops count the gradient alone"}
 
 
 def installed():
@@ -26,6 +28,11 @@ def installed():
     import importlib.util
 
     return importlib.util.find_spec("torch") is not None
+
+
+def precision(device):
+    """Full float32 on every device: the rungs turn cuDNN's TF32 off while they run (`float32`)."""
+    return "float32"
 
 
 def device_params():

@@ -102,7 +102,7 @@ def test_the_jax_benchmarks_run_without_tensorflow(tmp_path):
     ledger = tmp_path / "ledger.json"
     out = subprocess.run(
         [sys.executable, "-c", PYTEST_WITHOUT_TENSORFLOW, "spec/benchmarks", "--benchmark-only", "--benchmark-quick",
-         "-n", "0", "-p", "no:cacheprovider", "-q", "-rs", "-k", "test_jax_forward and 1x1 and jax-cpu",
+         "-n", "0", "-p", "no:cacheprovider", "-q", "-rs", "-k", "test_forward and 1x1 and jax-cpu",
          f"--ledger-json={ledger}"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )
