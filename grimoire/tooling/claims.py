@@ -10,6 +10,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .project import catalogue_path
+
 VALIDATION_SUFFIX = "-errors"  # a validation claim: the support's refusals (`params-errors`)
 REQUIREMENT_KEYS = {"backends", "since", "why", "note"}
 
@@ -39,8 +41,6 @@ class Catalogue:
         """Reads a claims TOML file (the checkout's by default); duplicate ids, unknown sections and
         requirements of no claim are errors."""
         if path is None:
-            from .project import catalogue_path
-
             path = catalogue_path()
         path = Path(path)
         if not path.is_file():

@@ -25,7 +25,6 @@ import shutil
 from pathlib import Path
 
 from .claims import Catalogue
-from .project import project_root
 from .exercises.check import checked_claims, diagnosed, first_failure, progress, run_check
 from .exercises.overlay import LessonError, fresh_folder, write_overlay
 from .exercises.records import claim_line
@@ -87,7 +86,7 @@ def check(claim=None, *, section=None, impl=None, namespace=None):
         verdict = check("dense-params-formula")
         verdict.status       # {'dense-params-formula': 'verified'} once dense_params is right
     """
-    catalogue = Catalogue.load(project_root() / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     claims, _ = checked_claims(catalogue, section=section, claim=claim)
     if namespace is None:
         namespace = inspect.stack()[1].frame.f_globals

@@ -117,9 +117,10 @@ def exercise_notebook(section, *, steps, root=None, source=None):
     from .exercises.standing import lesson_file
     from .exercises.stubs import function_bodies, stub_source
     from .claims import Catalogue
+    from .project import CATALOGUE
 
     root = Path(root or project_root())
-    catalogue = Catalogue.load(root / "spec" / "claims.toml")
+    catalogue = Catalogue.load(root / CATALOGUE)
     cells = [nbformat.v4.new_code_cell(SETUP.format(repository=source or repository(root)))]
     cells += [c for c in notebook_of(PAGES[section], root).cells[1:]]
     mine = [s for s in steps if catalogue.claims[s["claim"]].section == section]

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = Path("spec", "claims.toml")  # the claim catalogue, inside the checkout
 
 
 def project_root():
     """The source checkout holding `spec/claims.toml`; a clear exit when the package is not in one."""
-    if not (ROOT / "spec" / "claims.toml").is_file():
+    if not (ROOT / CATALOGUE).is_file():
         raise SystemExit(
             f"grimoire: no spec/ found next to the installed package ({ROOT}). "
             "Install from a clone of the repository: `python -m pip install -e \".[test]\"`."
@@ -24,7 +25,7 @@ def project_root():
 
 def catalogue_path():
     """The claim catalogue of the checkout."""
-    return project_root() / "spec" / "claims.toml"
+    return project_root() / CATALOGUE
 
 
 # A run whose ledger is read back (matrix, numerics, mistakes, conformance) is quiet, leaves no

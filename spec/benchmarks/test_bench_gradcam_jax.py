@@ -122,7 +122,7 @@ def test_gradcam_jax(benchmark, record, quick, impl, xception, workers, batch, p
             benchmark.extra_info[schema.interleaved_ratio_key(name)] = best[path] / best[name]
     forward_flops = impl.flops.count_flops(xception, batch_size=batch)
     record(flops=forward_flops, device=device, batch_size=batch, path=path, case=schema.gradcam_case(batch),
-           backend="jax", precision="float32" if device == "cpu" else "default (TF32 on Ampere and newer)",
+           backend="jax", precision=jax_ladder.precision(device),
            note="FLOPs of the forward pass; timed in a KERAS_BACKEND=jax worker process, one pipe round trip per call")
 
 
@@ -153,5 +153,5 @@ def test_gradcam_jax_session(benchmark, record, quick, impl, xception, batch, pa
         machine.time_against(benchmark, runs, path, schema.JAX_FORWARD_ONLY, rounds)
     forward_flops = impl.flops.count_flops(xception, batch_size=batch)
     record(flops=forward_flops, device=device, batch_size=batch, path=path, case=schema.gradcam_case(batch),
-           backend="jax", precision="float32" if device == "cpu" else "default (TF32 on Ampere and newer)",
+           backend="jax", precision=jax_ladder.precision(device),
            note="FLOPs of the forward pass; timed in-process in a KERAS_BACKEND=jax session")

@@ -9,6 +9,7 @@ from grimoire.tooling.conformance import shared, table
 from grimoire.tooling.conformance.peers import check_names
 
 from grimoire.tooling.project import keras_backend
+from spec.tolerances import ATOL_NORMALISED_MAPS
 
 pytestmark = [
     pytest.mark.tooling,
@@ -19,7 +20,6 @@ pytestmark = [
 TKV = "grimoire.tooling.conformance.adapters.tf_keras_vis"
 needs_tkv = pytest.mark.skipif(importlib.util.find_spec("tf_keras_vis") is None,
                                reason="tf-keras-vis is not installed (the `test` extra installs it)")
-SAME_MAPS = 1e-5  # float32 maps of one small model through two correct paths (spec/tolerances.py's scale)
 
 
 def _record(nodeid, claim, outcome, message=""):
@@ -123,8 +123,8 @@ def test_tf_keras_vis_adapter_returns_the_peers_map_not_the_references(monkeypat
     model, images = _small_model()
     # The real peer: Grad-CAM and LayerCAM agree with the reference, Grad-CAM++ shows the documented
     # difference (tf-keras-vis normalises the alphas), so the adapter is not the reference.
-    assert np.abs(adapter.grad_cam(model, images) - reference.grad_cam(model, images)).max() <= SAME_MAPS
-    assert np.abs(adapter.layer_cam(model, images) - reference.layer_cam(model, images)).max() <= SAME_MAPS
+    assert np.abs(adapter.grad_cam(model, images) - reference.grad_cam(model, images)).max() <= ATOL_NORMALISED_MAPS
+    assert np.abs(adapter.layer_cam(model, images) - reference.layer_cam(model, images)).max() <= ATOL_NORMALISED_MAPS
     assert np.abs(adapter.grad_cam_plus_plus(model, images) - reference.grad_cam_plus_plus(model, images)).max() > 1e-3
     # A planted peer: whatever the peer returns is what the adapter answers.
     planted = np.zeros((2, 8, 8), np.float32)
@@ -158,7 +158,6 @@ def test_the_grad_cam_plus_plus_causes_reproduce_tf_keras_vis_and_not_the_paper(
     result = causes.plus_plus_normalised_alphas(TKV)
     assert result["with_peer_definition"] <= causes.EXPLAINED and result["as_specified"] > causes.REMAINS, result
     assert result["reference_vs_paper"] <= causes.EXPLAINED  # the reference is the paper's
-    assert causes.confirmed(result)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("xplique") is None,

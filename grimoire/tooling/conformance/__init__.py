@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..claims import Catalogue
+from ..claims import Catalogue, installed_versions
 from .. import variant
-from ..project import project_root, pytest_command
+from ..project import CATALOGUE, project_root, pytest_command
 from . import table
 from .peers import PEERS, check_names
 from .shared import CALLS_ENV, calls
@@ -75,12 +75,15 @@ def run_peer(peer, python, claims, root, work):
     ledger, outcomes, called = (work / f"{peer.name}.{n}" for n in ("ledger.json", "outcomes.json", "calls.txt"))
     command = pytest_command(["--no-header", "--outcomes-json", str(outcomes), f"spec/{_section_folder(root, peer.section)}"],
                              python=python, workers=0, ledger=ledger, impl=peer.adapter, claims=claims)
-    env = {**os.environ, **QUIET, CALLS_ENV: str(called), "PYTHONPATH": os.pathsep.join(
-        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
     outcomes.unlink(missing_ok=True)
-    ran = variant.run(command, cwd=root, env=env, timeout=RUN_TIMEOUT, ledger=ledger)
+    ran = variant.run(command, cwd=root, env={**_env(root), CALLS_ENV: str(called)}, timeout=RUN_TIMEOUT)
     records = json.loads(outcomes.read_text(encoding="utf-8")) if outcomes.is_file() else []
     return records, calls(str(called)).get(peer.name, set()), ran.output
+
+
+def _env(root):
+    """A peer's process environment: quiet TensorFlow, and the checkout importable ahead of any PYTHONPATH."""
+    return {**os.environ, **QUIET, "PYTHONPATH": os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 def _section_folder(root, section):
@@ -94,7 +97,7 @@ def diagnose(peer, python, cells, root):
         return
     probe = subprocess.run([python, "-m", "grimoire.tooling.conformance.causes", peer.name, peer.adapter,
                             ",".join(differing)], cwd=root, capture_output=True, text=True, timeout=1200,
-                           env={**os.environ, **QUIET, "PYTHONPATH": str(root)})
+                           env=_env(root))
     found = json.loads(probe.stdout.strip().splitlines()[-1]) if probe.returncode == 0 and probe.stdout.strip() else {}
     for claim in differing:
         cell = cells[claim]
@@ -110,7 +113,7 @@ def diagnose(peer, python, cells, root):
 def conformance(names=None, out="conformance", claims=None, install=True, root=None):
     """Runs every named peer; writes and returns the path of DIR/README.md."""
     root = Path(root or project_root())
-    catalogue = Catalogue.load(root / "spec" / "claims.toml")
+    catalogue = Catalogue.load(root / CATALOGUE)
     wanted = set(claims.split(",")) if claims else None
     peers = check_names(names or list(PEERS))
     document = {"when": time.strftime("%Y-%m-%d", time.gmtime()), "versions": _versions(), "claims": {}, "peers": []}
@@ -141,15 +144,7 @@ def conformance(names=None, out="conformance", claims=None, install=True, root=N
 
 
 def _versions():
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": sys.version.split()[0]}
-    for name in ("tensorflow", "keras", "numpy"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return found
+    return {"python": sys.version.split()[0], **installed_versions(("tensorflow", "keras", "numpy"))}
 
 
 def main(argv=None):

@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from .shared import normalize_maps
+
 FLOAT32_MAPS = 1e-5  # normalised float32 maps of one small model agree to this (spec/tolerances.py's same-graph scale)
 EXPLAINED = FLOAT32_MAPS  # a reproduction explains a peer's map when they agree to float32 rounding
 REMAINS = 1e-3  # a difference "remains" above this: 100x the float32 scale, far above rounding
@@ -22,7 +24,6 @@ REMAINS = 1e-3  # a difference "remains" above this: 100x the float32 scale, far
 # Explanations for Deep Convolutional Networks", WACV, eq. 19 with the exponential score of eq. 17-18):
 #     alpha_ab^kc = g_ab^2 / (2 g_ab^2 + sum_ij A_ij^k g_ab^3),   g = dY^c/dA^k (alpha = 0 where g = 0)
 #     w_k^c = sum_ab alpha_ab^kc relu(g_ab),   map = relu(sum_k w_k^c A^k)
-PAPER = "Chattopadhyay et al. 2018, eq. 19: alpha = g^2 / (2 g^2 + sum_ab(A) g^3), w = sum_ab alpha relu(g)"
 AUTHORS_CODE = "the Grad-CAM++ authors' released code (github.com/adityac94/Grad_CAM_plus_plus, misc/utils.py)"
 
 # (peer, claim) -> (kind, cause, diagnosis function name below). kind: "by definition" when the
@@ -87,12 +88,6 @@ def small_model(seed=0):
     return model, images
 
 
-def _normalised(maps):
-    maps = np.maximum(maps, 0.0)
-    peak = maps.max(axis=(1, 2), keepdims=True)
-    return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
-
-
 def _weights(alphas, g):
     return (alphas * np.maximum(g, 0)).sum(axis=(1, 2))
 
@@ -122,7 +117,7 @@ def mean_alphas(a, g):
 
 def plus_plus_map(a, g, alphas_from):
     """The normalised Grad-CAM++ heatmap of float64 features `a` and gradients `g` (batch, h, w, c)."""
-    return _normalised(np.einsum("bijc,bc->bij", a, _weights(alphas_from(a, g), g)))
+    return normalize_maps(np.einsum("bijc,bc->bij", a, _weights(alphas_from(a, g), g)), dtype=None)
 
 
 def _plus_plus(adapter, peer_alphas):
@@ -236,8 +231,7 @@ def diagnose(peer, adapter, claims):
         kind, cause, name = KNOWN[(peer, claim)]
         result = globals()[name](adapter)
         explained = bool(confirmed(result))
-        found[claim] = {"kind": kind, "cause": cause, "measured": measured_text(result), "confirmed": explained,
-                        "result": result}
+        found[claim] = {"kind": kind, "cause": cause, "measured": measured_text(result), "confirmed": explained}
         if not explained:
             found[claim]["kind"] = "undiagnosed"
             found[claim]["cause"] = f"suspected: {cause}, but the measurement does not confirm it"

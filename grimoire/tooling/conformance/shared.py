@@ -109,13 +109,14 @@ def calls(path):
     return found
 
 
-def normalize_maps(maps):
+def normalize_maps(maps, dtype=np.float32):
     """`relu(maps) / max(relu(maps))` per image (0 where that max is 0): the textbook's heatmap, in numpy.
 
     Every adapter brings the peer's raw map to the reference's normalisation itself, so that the
     cells compare the methods, not the display conventions (tf-keras-vis subtracts the minimum first).
+    `dtype=None` keeps the maps' own precision (the float64 reproductions of `causes`).
     """
-    maps = np.maximum(np.asarray(maps, dtype=np.float32), 0.0)
+    maps = np.maximum(np.asarray(maps, dtype=dtype), 0.0)
     peak = maps.max(axis=tuple(range(1, maps.ndim)), keepdims=True)
     return np.divide(maps, peak, out=np.zeros_like(maps), where=peak > 0)
 

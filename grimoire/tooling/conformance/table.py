@@ -44,14 +44,13 @@ def peer_message(message):
     return message.split("PeerRaised: ", 1)[-1]
 
 
-def cells(records, asked_tests, claim_ids, causes=None, peer="", learners_own=None):
+def cells(records, asked_tests, claim_ids, peer="", learners_own=None):
     """`{claim: cell}` for one peer from its run's outcome records.
 
     Args:
         records: the `--outcomes-json` list (`nodeid`, `claims`, `outcome`, `message`).
         asked_tests: the test ids that reached the peer.
         claim_ids: the claims the peer was asked, in catalogue order.
-        causes: `{claim: {"kind", "cause", "measured"}}` diagnosed for differing claims.
         peer: the peer's name (its `not_asked` names start with it).
         learners_own: `{test function name: reason}` for tests that check the learner's own code
             (its registered name, its message wording), which the peer never promised: they are
@@ -60,7 +59,6 @@ def cells(records, asked_tests, claim_ids, causes=None, peer="", learners_own=No
     Returns:
         `{claim: {"verdict", "asked", "passed", "failed", "detail", ...}}`.
     """
-    causes = causes or {}
     learners_own = learners_own or {}
     out = {}
     for claim in claim_ids:
@@ -77,11 +75,9 @@ def cells(records, asked_tests, claim_ids, causes=None, peer="", learners_own=No
         cell["adapter_errors"] += [_first_line(r["message"]) for r in failed if r not in evidence]
         if evidence:
             first = evidence[0]
-            cause = causes.get(claim)
             cell.update(verdict=DIFFERS, first_failure=_first_line(first["message"]), test=first["nodeid"],
                         failure=failure_of(_first_line(first["message"])),
-                        failing_tests=[_function(r) for r in evidence],
-                        **(cause or {"kind": "undiagnosed", "cause": "", "measured": ""}))
+                        kind="undiagnosed", cause="", measured="")  # `diagnose` fills in a measured cause
         elif any(r["outcome"] == "passed" for r in asked):
             cell.update(verdict=HOLDS, asked=sum(r["outcome"] == "passed" for r in asked))
         elif failed:
@@ -143,8 +139,6 @@ def cell_text(cell):
             measured = f"{cell['measured']}; " if cell.get("measured") else ""
             return f"differs ({cell['kind']}): {measured}{cell['cause']}"
         return f"differs (undiagnosed, {cell.get('failure', COMPUTED)}): {cell['first_failure']}"
-    if verdict == NOT_INSTALLED:
-        return f"not installed: {cell['reason']}"
     return f"not applicable: {cell['reason']}"
 
 

@@ -18,10 +18,9 @@ import textwrap
 from collections import Counter
 from pathlib import Path
 
-from ..claims import Catalogue, scan_claim_markers
-from ..project import project_root
+from ..claims import Catalogue, is_validation, scan_claim_markers
+from ..project import CATALOGUE, project_root
 from . import runner
-from ..claims import is_validation
 from .records import claim_line, readable, waits_on
 
 SMALL = 12  # up to this many claims, one line each; more, and only the counts
@@ -193,7 +192,7 @@ def check(impl, *, section=None, claim=None, parallel=True, in_process=None, tip
         0 when every selected test passed or is pending, else pytest's exit code.
     """
     root = project_root()
-    catalogue = Catalogue.load(root / "spec" / "claims.toml")
+    catalogue = Catalogue.load(root / CATALOGUE)
     claims, solved = checked_claims(catalogue, section=section, claim=claim)
     if not (Path(impl) / "__init__.py").is_file():
         raise ValueError(

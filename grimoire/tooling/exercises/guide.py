@@ -14,7 +14,6 @@ from pathlib import Path
 from ..files import write_text_atomically
 from ..layout import LESSONS, is_lesson, lessons, split
 from ..claims import Catalogue
-from ..project import project_root
 from .check import run_check
 from .generate import REFERENCE
 from .path import docs_section, exercise_path, next_step
@@ -27,7 +26,7 @@ DEFAULT_DIR = "mine"
 
 def describe_next(impl, *, steps=None, catalogue=None):
     """The text `grimoire exercises next` prints for the package at `impl`."""
-    catalogue = catalogue or Catalogue.load(project_root() / "spec" / "claims.toml")
+    catalogue = catalogue or Catalogue.load()
     steps = exercise_path(catalogue) if steps is None else steps
     step = next_step(impl, steps)
     if step is None:
@@ -55,7 +54,7 @@ def describe_next(impl, *, steps=None, catalogue=None):
 
 def hint(claim_id=None, *, impl=DEFAULT_DIR):
     """The hint text of `claim_id` (default: the claim of the next step in the package at `impl`)."""
-    catalogue = Catalogue.load(project_root() / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     if claim_id is None:
         step = next_step(impl, exercise_path(catalogue))
         if step is None:
@@ -149,6 +148,6 @@ def list_claims(impl, *, run=run_check):
     if not (Path(impl) / "__init__.py").is_file():
         raise ValueError(f"Argument `impl` must be a package directory (with __init__.py). Received: impl={str(impl)!r}. "
                          "Create one with `grimoire exercises init DIR`.")
-    catalogue = Catalogue.load(project_root() / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     rows, checked = standing.standing(impl, run=run, catalogue=catalogue)
     return standing.render(rows, catalogue, impl, checked)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..layout import lessons
 from ..claims import Catalogue, is_validation
-from ..project import project_root
+from ..project import CATALOGUE, project_root
 from ..reach import lessons_reached
 from .index import spec_index
 from .stubs import is_stub
@@ -49,7 +49,7 @@ def docs_section(claim_id, docs=None):
 
 def exercise_path(catalogue=None, needs=None):
     """The ordered steps: dicts with `function`, `claims` (all it moves), `claim` (where it comes up)."""
-    catalogue = catalogue or Catalogue.load(project_root() / "spec" / "claims.toml")
+    catalogue = catalogue or Catalogue.load()
     needs = claim_functions() if needs is None else needs
     steps, seen = [], {}
     for claim_id in catalogue.claims:
@@ -83,7 +83,7 @@ def next_step(impl, steps=None):
 def exercises_guide(catalogue=None, index=None):
     """The EXERCISES.md written next to the stubs: the path, then per claim its statement and functions."""
     root = project_root()
-    catalogue = catalogue or Catalogue.load(root / "spec" / "claims.toml")
+    catalogue = catalogue or Catalogue.load(root / CATALOGUE)
     index = spec_index(root / "spec") if index is None else index
     needs = claim_functions(index)
     out = [

@@ -18,7 +18,6 @@ from pathlib import Path
 from ..files import write_json_atomically
 from ..layout import lessons
 from ..claims import Catalogue
-from ..project import project_root
 from ..claims import is_validation
 from .path import claim_functions
 from .records import claim_line, tests_passing, waits_on
@@ -103,7 +102,7 @@ def standing(impl, *, run, catalogue=None, needs=None):
     Returns:
         `(rows, checked)`: a dict claim id -> row in catalogue order, and the claims run now.
     """
-    catalogue = catalogue or Catalogue.load(project_root() / "spec" / "claims.toml")
+    catalogue = catalogue or Catalogue.load()
     needs = claim_functions() if needs is None else needs
     keys, sources = _keys(impl, catalogue.claims, needs)
     state, rows, todo = _load(impl), {}, []

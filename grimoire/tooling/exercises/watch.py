@@ -11,7 +11,6 @@ from pathlib import Path
 import watchfiles
 
 from ..claims import Catalogue
-from ..project import project_root
 from .check import checked_claims, progress, run_check
 from .path import claim_functions
 from .stubs import function_bodies
@@ -85,7 +84,7 @@ def changed_claims(before, after, needs, selection):
 
 def watch_check(impl, *, section=None, claim=None, stop_event=None, debounce=600):
     """`grimoire exercises check DIR --watch`: a check now, then of the claims each save touches."""
-    catalogue = Catalogue.load(project_root() / "spec" / "claims.toml")
+    catalogue = Catalogue.load()
     selection, _ = checked_claims(catalogue, section=section, claim=claim)
     needs = claim_functions()
     state = {"before": snapshot(impl)}

@@ -39,7 +39,7 @@ from pathlib import Path
 from .. import benchschema as schema
 from ..files import write_text_atomically
 from ..claims import Catalogue
-from ..project import pytest_command
+from ..project import CATALOGUE, pytest_command
 from . import markdown, pictures
 from ..conformance import table as conformance_table
 
@@ -89,7 +89,7 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print, gpu=None):
         work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
         try:
             results = _phases(work, root, quick, phases, log)
-            text = markdown.readme(results, catalogue=Catalogue.load(Path(root) / "spec" / "claims.toml"),
+            text = markdown.readme(results, catalogue=Catalogue.load(Path(root) / CATALOGUE),
                                    ledger=_read_json(work / "ledger.json"), bench=_read_json(work / "benchmarks.json"),
                                    mistakes=_read_json(work / "mistakes.json"),
                                    pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions(),

@@ -10,7 +10,7 @@ Like with like:
 - the map at the layer's own resolution: `explain` ends by resizing the maps to the input size
   (bicubic); the adapter runs the three steps `explain` runs per batch (`_gradient`,
   `_compute_weights`, `_apply_weights`) and leaves that resize out, so a map is compared before any
-  resampling; `same_as_explain` checks that the public `explain` gives these maps resized.
+  resampling.
   xplique applies the ReLU itself, so its maps are after the ReLU and the result's `maps` field
   (the map before any ReLU) is not asked of it; the adapter normalises as the reference does
   (`shared.normalize_maps`).
@@ -20,6 +20,8 @@ Like with like:
 
 LayerCAM and HiResCAM are not xplique methods; classic CAM is the reference's.
 """
+
+import contextlib
 
 import numpy as np
 
@@ -40,9 +42,8 @@ def _maps(peer_method):
     def maps(explainer, images, classes):
         import tensorflow as tf
 
-        model = explainer.model
         targets = tf.one_hot(classes, explainer.num_classes)
-        context = linear_head(explainer.plan, PEER) if explainer.score == "logits" else _nothing()
+        context = linear_head(explainer.plan, PEER) if explainer.score == "logits" else contextlib.nullcontext()
         with context:
             peer = _explainer(peer_method, explainer)
             features, gradients = peer._gradient(tf.constant(images), targets)
@@ -50,31 +51,6 @@ def _maps(peer_method):
             return np.asarray(peer._apply_weights(weights, features))
 
     return maps
-
-
-def same_as_explain(method, model, images, class_index, layer_name):
-    """Max |difference| between xplique's public `explain` and the adapter's maps resized as it resizes them.
-
-    The plumbing test uses it: the three steps the adapter calls are the ones `explain` runs.
-    """
-    import tensorflow as tf
-
-    cls = {"grad-cam": _gradcam, "grad-cam++": _gradcam_plus_plus}[method]()
-    targets = tf.one_hot(np.full(len(images), class_index), model.output_shape[-1])
-    peer = cls(model, conv_layer=layer_name, batch_size=None)
-    public = np.asarray(peer.explain(images, targets))[..., 0]
-    features, gradients = peer._gradient(tf.constant(images), targets)
-    mine = peer._apply_weights(peer._compute_weights(gradients, features), features)
-    resized = tf.image.resize(mine[..., None], images.shape[1:3], method="bicubic")[..., 0]
-    return float(np.abs(public - np.asarray(resized)).max())
-
-
-class _nothing:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _gradcam():
