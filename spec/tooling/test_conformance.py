@@ -64,6 +64,14 @@ def test_a_peer_error_is_told_from_a_computed_difference_and_from_a_broken_test(
     assert table.peer_message(cells["x"]["first_failure"]) == "p raised ValueError on a nested model: no"
 
 
+def test_the_kind_of_model_a_peer_raised_on_is_read_back_from_its_message():
+
+    for kind in ("", *shared.KINDS):
+        for error in (ValueError("no: really"), StopIteration()):  # a first line loses the trailing space
+            message = shared.raised("p", error, kind).strip()
+            assert shared.kind_raised_on(table.peer_message(f"x.PeerRaised: {message}")) == kind, message
+
+
 def test_tests_of_the_learners_own_code_are_left_out_with_their_reason():
     records = [_record("t::test_name[rmse]", "x", "failed", "AssertionError: assert 'A' == 'grimoire>A'"),
                _record("t::test_value", "x", "passed"), _record("t::test_name[other]", "y", "failed", "AssertionError")]
@@ -186,7 +194,7 @@ def test_the_metric_and_logit_causes_are_measured_on_the_peers():
 
     for name in ("keras_computes_on_bad_values", "replace_to_linear_leaves_a_softmax_layer", "sklearn_empty_rows"):
         result = getattr(causes, name)("unused")
-        assert causes.confirmed(result), (name, result)
+        assert result["confirmed"], (name, result)
 
 
 @needs_tkv

@@ -26,7 +26,7 @@ from .. import variant
 from ..project import CATALOGUE, project_root, pytest_command
 from . import table
 from .peers import PEERS, check_names
-from .shared import CALLS_ENV, calls
+from .shared import CALLS_ENV, KINDS, calls, kind_raised_on
 
 RUN_TIMEOUT = 3600  # seconds per peer: section F on two cores takes a few minutes
 QUIET = {"TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -105,9 +105,9 @@ def diagnose(peer, python, cells, root):
             cell.update({k: found[claim][k] for k in ("kind", "cause", "measured", "confirmed")})
         elif cell["failure"] == table.RAISED:
             said = table.peer_message(cell["first_failure"])
-            limit = said.split(":", 1)[0]  # "<peer> raised <Error> on <a kind of model>"
-            cell.update(kind="peer cannot take " + limit.split(" on ", 1)[1] if " on " in limit else "peer raised",
-                        measured="", cause=f"{said} (in {cell['test'].split('::')[-1]})")
+            kind = kind_raised_on(said)
+            cell.update(kind=f"peer cannot take {KINDS[kind]}" if kind else "peer raised", measured="",
+                        cause=f"{said} (in {cell['test'].split('::')[-1]})")
 
 
 def conformance(names=None, out="conformance", claims=None, install=True, root=None):

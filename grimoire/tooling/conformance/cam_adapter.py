@@ -60,7 +60,7 @@ def peer_class(reference, peer, maps_from_peer, also_hidden=()):
                 raise not_asked(peer, "outputs")
             classes = np.where(classes < 0, predictions.argmax(axis=-1), classes).astype(np.int32)
         kind = model_kind(self.model, self.layer_name)
-        if kind == "a subclassed model":  # both peers build a functional gradient model from `model.inputs`
+        if kind == "subclassed":  # both peers build a functional gradient model from `model.inputs`
             raise not_asked(peer, "subclassed_models")
         maps = np.asarray(ask_peer(peer, maps_from_peer, self, images, classes, model_kind=kind), dtype=np.float32)
         return result_type(heatmaps=normalize_maps(maps), maps=maps, weights=None, features=None, gradients=None,

@@ -120,16 +120,24 @@ def plus_plus_map(a, g, alphas_from):
     return normalize_maps(np.einsum("bijc,bc->bij", a, _weights(alphas_from(a, g), g)), dtype=None)
 
 
+def finding(measured, confirmed, **numbers):
+    """A diagnosis' result: one line for the table, whether it explains the difference, and its numbers."""
+    return {"measured": measured, "confirmed": bool(confirmed), **numbers}
+
+
 def _plus_plus(adapter, peer_alphas):
+    """Confirmed when the peer's definition reproduces its map (to float32) and the paper's does not."""
     import grimoire.cam as reference
 
     model, images = small_model()
     peer = importlib.import_module(f"{adapter}.cam").grad_cam_plus_plus(model, images, class_index=1)
     mine = reference.grad_cam_plus_plus_details(model, images, class_index=1)
     a, g = mine.features.astype(np.float64), mine.gradients.astype(np.float64)
-    return {"as_specified": float(np.abs(peer - plus_plus_map(a, g, paper_alphas)).max()),
-            "with_peer_definition": float(np.abs(peer - plus_plus_map(a, g, peer_alphas)).max()),
-            "reference_vs_paper": float(np.abs(mine.heatmaps - plus_plus_map(a, g, paper_alphas)).max())}
+    paper = float(np.abs(peer - plus_plus_map(a, g, paper_alphas)).max())
+    theirs = float(np.abs(peer - plus_plus_map(a, g, peer_alphas)).max())
+    return finding(f"max |Δ| of normalised maps against eq. 19 {paper:.3g}, against the peer's definition {theirs:.1g}",
+                   theirs <= EXPLAINED and paper > REMAINS, as_specified=paper, with_peer_definition=theirs,
+                   reference_vs_paper=float(np.abs(mine.heatmaps - plus_plus_map(a, g, paper_alphas)).max()))
 
 
 def plus_plus_normalised_alphas(adapter):
@@ -155,17 +163,21 @@ def sklearn_empty_rows(adapter):
     y, p, w = rng.normal(size=50), rng.normal(size=50), rng.uniform(0.1, 2, 50)
     labels, guesses = rng.integers(0, 3, 50), rng.integers(0, 3, 50)
     recalls = [w[(labels == c) & (guesses == c)].sum() / w[labels == c].sum() for c in range(3)]
-    return {"empty": empty,
-            "rmse_vs_formula": float(abs(root_mean_squared_error(y, p, sample_weight=w) - np.sqrt((w * (y - p) ** 2).sum() / w.sum()))),
-            "balanced_vs_formula": float(abs(balanced_accuracy_score(labels, guesses, sample_weight=w) - np.mean(recalls)))}
+    worst = max(abs(root_mean_squared_error(y, p, sample_weight=w) - np.sqrt((w * (y - p) ** 2).sum() / w.sum())),
+                abs(balanced_accuracy_score(labels, guesses, sample_weight=w) - np.mean(recalls)))
+    return finding(f"no rows: {empty[:60]}; weighted RMSE and balanced accuracy equal the formulas to {worst:.1g}",
+                   empty.startswith("ValueError") and worst < 1e-12, empty=empty, formulas=float(worst))
 
 
 def layer_chosen(adapter):
+    """The layer the peer explains by default, against the reference's choice."""
     import grimoire.cam as reference
 
     model, _ = small_model()
-    return {"peer_layer": importlib.import_module(f"{adapter}.cam").find_target_layer(model),
-            "reference_layer": reference.find_target_layer(model)}
+    peer = importlib.import_module(f"{adapter}.cam").find_target_layer(model)
+    mine = reference.find_target_layer(model)
+    return finding(f"chose `{peer}` where the reference chooses `{mine}`", peer != mine, peer_layer=peer,
+                   reference_layer=mine)
 
 
 def keras_computes_on_bad_values(adapter):
@@ -176,7 +188,9 @@ def keras_computes_on_bad_values(adapter):
     negative.update_state([[2.0], [1.0]], [[0.0], [0.0]], sample_weight=[3.0, -1.0])  # (12 - 1) / 2: sqrt 2.35
     nan = keras.metrics.RootMeanSquaredError()
     nan.update_state([[1.0], [2.0]], [[0.0], [float("nan")]])
-    return {"negative_weight_result": float(negative.result()), "nan_result": float(nan.result())}
+    weighted, poisoned = float(negative.result()), float(nan.result())
+    return finding(f"weights (3, -1) give RMSE {weighted:.3g}, a NaN prediction gives {poisoned}, no error",
+                   np.isfinite(weighted) and np.isnan(poisoned), negative_weight_result=weighted, nan_result=poisoned)
 
 
 def replace_to_linear_leaves_a_softmax_layer(adapter):
@@ -190,36 +204,9 @@ def replace_to_linear_leaves_a_softmax_layer(adapter):
     clone.set_weights(model.get_weights())
     ReplaceToLinear()(clone)
     out = np.asarray(clone(np.random.default_rng(0).normal(size=(5, 4)).astype("float32")))
-    return {"row_sums_minus_one": float(np.abs(out.sum(axis=1) - 1).max())}
-
-
-def measured_text(result):
-    """One line for the table from a diagnosis' result."""
-    if "peer_layer" in result:
-        return f"chose `{result['peer_layer']}` where the reference chooses `{result['reference_layer']}`"
-    if "negative_weight_result" in result:
-        return (f"weights (3, -1) give RMSE {result['negative_weight_result']:.3g}, a NaN prediction gives "
-                f"{result['nan_result']}, no error")
-    if "row_sums_minus_one" in result:
-        return f"after ReplaceToLinear the Softmax layer's rows still sum to 1 (max |sum - 1| {result['row_sums_minus_one']:.1g})"
-    if "empty" in result:
-        return (f"no rows: {result['empty'][:60]}; weighted RMSE and balanced accuracy equal the formulas to "
-                f"{max(result['rmse_vs_formula'], result['balanced_vs_formula']):.1g}")
-    return (f"max |Δ| of normalised maps against eq. 19 {result['as_specified']:.3g}, against the peer's "
-            f"definition {result['with_peer_definition']:.1g}")
-
-
-def confirmed(result):
-    """Whether a diagnosis explains the difference: the peer's definition reproduces it, the paper's does not."""
-    if "with_peer_definition" in result:
-        return result["with_peer_definition"] <= EXPLAINED and result["as_specified"] > REMAINS
-    if "empty" in result:
-        return result["empty"].startswith("ValueError") and max(result["rmse_vs_formula"], result["balanced_vs_formula"]) < 1e-12
-    if "negative_weight_result" in result:
-        return np.isfinite(result["negative_weight_result"]) and np.isnan(result["nan_result"])
-    if "row_sums_minus_one" in result:
-        return result["row_sums_minus_one"] < 1e-6
-    return result.get("peer_layer") != result.get("reference_layer")
+    off = float(np.abs(out.sum(axis=1) - 1).max())
+    return finding(f"after ReplaceToLinear the Softmax layer's rows still sum to 1 (max |sum - 1| {off:.1g})",
+                   off < 1e-6, row_sums_minus_one=off)
 
 
 def diagnose(peer, adapter, claims):
@@ -230,9 +217,8 @@ def diagnose(peer, adapter, claims):
             continue
         kind, cause, name = KNOWN[(peer, claim)]
         result = globals()[name](adapter)
-        explained = bool(confirmed(result))
-        found[claim] = {"kind": kind, "cause": cause, "measured": measured_text(result), "confirmed": explained}
-        if not explained:
+        found[claim] = {"kind": kind, "cause": cause, "measured": result["measured"], "confirmed": result["confirmed"]}
+        if not result["confirmed"]:
             found[claim]["kind"] = "undiagnosed"
             found[claim]["cause"] = f"suspected: {cause}, but the measurement does not confirm it"
     return found

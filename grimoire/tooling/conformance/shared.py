@@ -63,7 +63,7 @@ def ask_peer(peer, call, *args, model_kind="", **kwargs):
     Args:
         peer: the peer's name.
         call: the peer's function or method.
-        model_kind: a few words on the model asked about (`"a nested model"`), for the message.
+        model_kind: the model asked about, a `KINDS` token (`model_kind(...)`), for the message.
 
     Returns:
         What `call` returns.
@@ -71,26 +71,42 @@ def ask_peer(peer, call, *args, model_kind="", **kwargs):
     asked(peer)
     try:
         return call(*args, **kwargs)
-    except NotImplementedError as error:
-        if str(error).startswith(MARKER):
-            raise
-        raise PeerRaised(f"{peer} raised {type(error).__name__}{_on(model_kind)}: {error}") from error
     except Exception as error:  # noqa: BLE001  whatever the peer raises is its answer, recorded as such
-        raise PeerRaised(f"{peer} raised {type(error).__name__}{_on(model_kind)}: {error}") from error
+        if isinstance(error, NotImplementedError) and str(error).startswith(MARKER):
+            raise
+        raise PeerRaised(raised(peer, error, model_kind)) from error
 
 
-def _on(model_kind):
-    return f" on {model_kind}" if model_kind else ""
+# The kinds of model a peer may not take: the token adapters pass, and the words the table shows.
+KINDS = {"subclassed": "a subclassed model", "nested": "a nested model (its layer inside an inner model)"}
 
 
-def model_kind(model, layer_name):
-    """A few words for what kind of model `model` is, as a peer's limitation would name it."""
+def model_kind(model, layer_name=None):
+    """`"subclassed"`, `"nested"` or `""` (a functional model): the `KINDS` token of `model`.
+
+    A model is nested when `layer_name` is not one of its own layers, or, with no `layer_name`, when
+    one of its layers is itself a model.
+    """
     if not getattr(model, "inputs", None):
-        return "a subclassed model"
-    top = {layer.name for layer in getattr(model, "layers", [])}
-    if layer_name and layer_name not in top:
-        return "a nested model (its layer inside an inner model)"
-    return ""
+        return "subclassed"
+    layers = getattr(model, "layers", [])
+    if layer_name is None:
+        import keras
+
+        return "nested" if any(isinstance(layer, keras.Model) for layer in layers) else ""
+    return "nested" if layer_name not in {layer.name for layer in layers} else ""
+
+
+def raised(peer, error, kind=""):
+    """A `PeerRaised` message: `<peer> raised <Error>[ on <KINDS[kind]>]: <error>`."""
+    on = f" on {KINDS[kind]}" if kind else ""
+    return f"{peer} raised {type(error).__name__}{on}: {error}"
+
+
+def kind_raised_on(message):
+    """The `KINDS` token a `raised` message names, or `""`."""
+    head = message.partition(":")[0]  # the words hold no colon; the peer's own message may be empty
+    return next((kind for kind, words in KINDS.items() if head.endswith(f" on {words}")), "")
 
 
 def not_asked(peer, what):

@@ -29,7 +29,7 @@ from grimoire.cam import *  # noqa: F401,F403  the reference's support: upsampli
 from grimoire.cam import GradCAM as _GradCAM, GradCAMPlusPlus as _GradCAMPlusPlus
 
 from grimoire.tooling.conformance.cam_adapter import functions, peer_class
-from grimoire.tooling.conformance.shared import ask_peer, linear_head, not_asked
+from grimoire.tooling.conformance.shared import ask_peer, linear_head, model_kind, not_asked
 
 PEER = "xplique"
 
@@ -80,14 +80,7 @@ def find_target_layer(model):
     """xplique's own choice of layer: what `GradCAM(model)` explains when no `conv_layer` is given."""
     if not getattr(model, "layers", None):
         raise not_asked(PEER, "find_target_layer")
-    return ask_peer(PEER, lambda: _gradcam()(model).conv_layer.name, model_kind=_nesting(model))
-
-
-def _nesting(model):
-    import keras
-
-    nested = any(isinstance(layer, keras.Model) for layer in model.layers)
-    return "a nested model (its convolutions inside an inner model)" if nested else ""
+    return ask_peer(PEER, lambda: _gradcam()(model).conv_layer.name, model_kind=model_kind(model))
 
 
 def _not_a_method(name):
