@@ -9,24 +9,24 @@ mean of the per-class recalls; `keras.metrics.Recall` is binary, `SparseCategori
 plain accuracy), so `BalancedAccuracy` is not asked of it.
 """
 
+import functools
+
 from grimoire.tooling.conformance.shared import asked, not_asked
 
 PEER = "keras"
-_made = {}
 
 
+@functools.cache  # made on first use: importing the adapter must not start TensorFlow (the CPU split comes first)
 def _keras_rmse():
-    if "rmse" not in _made:
-        import keras
+    import keras
 
-        class RootMeanSquaredError(keras.metrics.RootMeanSquaredError):
-            """Keras' RMSE with Grimoire's default name."""
+    class RootMeanSquaredError(keras.metrics.RootMeanSquaredError):
+        """Keras' RMSE with Grimoire's default name."""
 
-            def __init__(self, name="rmse", dtype=None):
-                super().__init__(name=name, dtype=dtype)
+        def __init__(self, name="rmse", dtype=None):
+            super().__init__(name=name, dtype=dtype)
 
-        _made["rmse"] = RootMeanSquaredError
-    return _made["rmse"]
+    return RootMeanSquaredError
 
 
 def __getattr__(name):

@@ -9,17 +9,17 @@ formula (variables, compiled steps, serialization, distribution) is not asked of
 an update inside a compiled step raises the `not_asked` marker.
 """
 
+import functools
+
 import numpy as np
 
 from grimoire.tooling.conformance.shared import ask_peer, not_asked
 
 PEER = "scikit-learn"
-_made = {}
 
 
+@functools.cache  # made on first use: importing the adapter must not start TensorFlow (the CPU split comes first)
 def _classes():
-    if _made:
-        return _made
     import keras
     import tensorflow as tf
 
@@ -77,8 +77,7 @@ def _classes():
             return np.float32(ask_peer(PEER, balanced_accuracy_score, true.reshape(-1).astype(int), predicted,
                                        sample_weight=weights))
 
-    _made.update(RootMeanSquaredError=RootMeanSquaredError, BalancedAccuracy=BalancedAccuracy)
-    return _made
+    return {"RootMeanSquaredError": RootMeanSquaredError, "BalancedAccuracy": BalancedAccuracy}
 
 
 def __getattr__(name):
