@@ -3,7 +3,7 @@
 A variant is a pytest command (`project.pytest_command` builds it: the interpreter, `--impl`,
 `--claims`, the recording flags) and the environment it runs in. Out come the exit code, the
 seconds it took, its output (kept in a log file when asked) and the claim ledger it wrote.
-`grimoire matrix`, `numerics`, `mistakes`, `conformance` and the exercise checks run through here.
+`grimoire matrix`, `numerics`, `mistakes`, `report`, `conformance` and the exercise checks run through here.
 """
 
 import json
@@ -24,7 +24,7 @@ class Run:
     ledger: dict | None  # the `--ledger-json` it wrote, or None
 
 
-def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=None):
+def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=None, show=False):
     """Runs `command` in its own process group and waits for it.
 
     Args:
@@ -34,6 +34,7 @@ def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=
         timeout: seconds before the whole group (pytest, its xdist workers, what they started) is killed.
         ledger: the `--ledger-json` path to read back; a stale file there is removed first.
         started: called with the `subprocess.Popen` once it runs (to stop it from another thread).
+        show: the output goes to this process' terminal as it comes (`grimoire report`), and is not kept.
 
     Returns:
         A `Run`. Ctrl-C stops the group, then goes up.
@@ -44,7 +45,8 @@ def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=
     with open(log, "w+", encoding="utf-8") if log else tempfile.TemporaryFile("w+", encoding="utf-8") as out:
         out.write("$ " + " ".join(map(str, command)) + "\n")
         out.flush()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        sink = {} if show else {"stdout": out, "stderr": subprocess.STDOUT}
+        process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True, **sink)
         if started is not None:
             started(process)
         try:

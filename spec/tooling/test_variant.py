@@ -21,6 +21,13 @@ def test_a_run_keeps_its_output_in_the_log_and_reads_back_its_ledger(tmp_path):
     assert log.read_text().startswith("$ ") and log.read_text().endswith("the run speaks\n")
 
 
+def test_a_shown_run_speaks_on_the_terminal_as_it_goes_and_keeps_nothing(tmp_path, capfd):
+    """`grimoire report`'s phases: the user watches pytest's progress instead of a log."""
+    ran = variant.run([sys.executable, "-c", "print('the run speaks')"], cwd=tmp_path, show=True)
+    assert ran.code == 0 and ran.output == ""
+    assert capfd.readouterr().out == "the run speaks\n"
+
+
 def test_a_run_that_writes_no_ledger_leaves_none_not_a_stale_one(tmp_path):
     ledger = tmp_path / "ledger.json"
     ledger.write_text(json.dumps({"summary": {"verified": 57}}))

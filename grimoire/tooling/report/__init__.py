@@ -26,7 +26,6 @@ out, shorter training for the pictures. Its numbers are not the ones to quote.
 import fcntl
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from .. import benchschema as schema
+from .. import benchschema as schema, variant
 from ..files import write_text_atomically
 from ..claims import Catalogue
 from ..project import CATALOGUE, pytest_command
@@ -177,19 +176,9 @@ def _pytest(root, args, log, *, parallel=False):
 
 
 def _child(root, command, log):
-    """Runs `command` in `root` and returns its exit code; Ctrl-C stops it before going up."""
+    """Runs `command` in `root`, its output on the terminal; returns its exit code (Ctrl-C stops it, then goes up)."""
     log("  $ " + " ".join(command[1:]))
-    child = subprocess.Popen(command, cwd=root)
-    try:
-        return child.wait()
-    except KeyboardInterrupt:
-        # The terminal sent Ctrl-C to the child too; give it a moment to stop, then make sure.
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        raise
+    return variant.run(command, cwd=root, show=True).code
 
 
 def spec_phase(root, work, log):
