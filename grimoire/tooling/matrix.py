@@ -268,7 +268,8 @@ def run_session(session, cell, out="build/matrix", workers="auto", *select):
     env.pop("VIRTUAL_ENV", None)
     python = sys.executable if session.venv_backend == "none" else str(Path(session.bin) / "python")
     command = pytest_args(ledger, select, workers, python=python)
-    ran = variant.run(command, cwd=ROOT, env=env, log=out / record["log"], ledger=ledger)
+    # In nox's process group: stopping the cell (its time limit, Ctrl-C) stops this pytest with it.
+    ran = variant.run(command, cwd=ROOT, env=env, log=out / record["log"], ledger=ledger, own_group=False)
     record["pytest_exit"], record["seconds"]["run"] = ran.code, ran.seconds
     if ran.ledger is not None:
         record.update(status="ran", summary=ran.ledger.get("summary", {}),
@@ -288,10 +289,12 @@ def run_cell(cell, out, keep_env=False, select=(), workers="auto", nox_args=()):
     (out / "logs").mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(out / "envs"), *nox_args,
                "-s", f"cell({cell.name})", "--", str(out), str(workers), *select]
-    ran = variant.run(command, cwd=ROOT, env=dict(os.environ, GRIMOIRE_CELLS=cell.name),
-                      log=out / "logs" / f"{cell.name}.nox.log", timeout=CELL_TIMEOUT)
-    if not keep_env:
-        shutil.rmtree(out / "envs", ignore_errors=True)
+    try:
+        ran = variant.run(command, cwd=ROOT, env=dict(os.environ, GRIMOIRE_CELLS=cell.name),
+                          log=out / "logs" / f"{cell.name}.nox.log", timeout=CELL_TIMEOUT)
+    finally:  # after Ctrl-C too: an environment holds a TensorFlow install (about 2 GB)
+        if not keep_env:
+            shutil.rmtree(out / "envs", ignore_errors=True)
     if not record_path.is_file():  # nox, the environment or the install failed
         record = _record(cell, select, "install-timeout" if ran.code == "timeout" else "install-failed", f"logs/{cell.name}.nox.log")
         record["seconds"]["install"] = ran.seconds
@@ -355,7 +358,12 @@ def main(argv=None):
     records = []
     for i, cell in enumerate(cells, 1):
         print(f"[{i}/{len(cells)}] {cell.name}: installing and running ...", flush=True)
-        records.append(run_cell(cell, out, args.keep_envs, _split(args.select) or (), args.workers))
+        try:
+            records.append(run_cell(cell, out, args.keep_envs, _split(args.select) or (), args.workers))
+        except KeyboardInterrupt:
+            done = f"{out / 'README.md'} holds the {len(records)} cell(s) this run finished" if records else "nothing written"
+            print(f"grimoire matrix: interrupted during {cell.name}, its run stopped; {done}.", file=sys.stderr)
+            return 130
         record = records[-1]
         s = record["seconds"]
         summary = ", ".join(f"{n} {k}" for k, n in record["summary"].items() if n)

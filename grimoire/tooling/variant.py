@@ -24,7 +24,7 @@ class Run:
     ledger: dict | None  # the `--ledger-json` it wrote, or None
 
 
-def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=None, show=False):
+def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=None, show=False, own_group=True):
     """Runs `command` in its own process group and waits for it.
 
     Args:
@@ -35,9 +35,12 @@ def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=
         ledger: the `--ledger-json` path to read back; a stale file there is removed first.
         started: called with the `subprocess.Popen` once it runs (to stop it from another thread).
         show: the output goes to this process' terminal as it comes (`grimoire report`), and is not kept.
+        own_group: start a process group (what the timeout and Ctrl-C stop). False inside a run that
+            is itself one (a matrix cell's pytest under its nox session), so that stopping the outer
+            group stops this command too, instead of leaving it running on its own.
 
     Returns:
-        A `Run`. Ctrl-C stops the group, then goes up.
+        A `Run`. Ctrl-C stops the group (when it has its own), then goes up.
     """
     if ledger is not None:
         Path(ledger).unlink(missing_ok=True)  # a stale ledger must not pass for this run's
@@ -46,7 +49,7 @@ def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=
         out.write("$ " + " ".join(map(str, command)) + "\n")
         out.flush()
         sink = {} if show else {"stdout": out, "stderr": subprocess.STDOUT}
-        process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True, **sink)
+        process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=own_group, **sink)
         if started is not None:
             started(process)
         try:
@@ -55,7 +58,10 @@ def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=
             _end(process)
             code = "timeout"
         except KeyboardInterrupt:
-            _end(process)
+            if own_group:
+                _end(process)
+            else:  # in the caller's group, which the Ctrl-C (or the caller's stop) reached as well
+                process.wait()
             raise
         out.seek(0)
         output = out.read().split("\n", 1)[-1]

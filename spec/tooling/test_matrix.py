@@ -208,6 +208,19 @@ def test_main_without_nox_says_how_to_install_it(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_ctrl_c_keeps_the_cells_already_run_and_says_so(tmp_path, capsys, monkeypatch):
+    def run_cell(cell, *args):
+        if cell.keras != "3.8.0":  # the second cell: the user presses Ctrl-C
+            raise KeyboardInterrupt
+        return {**matrix._record(cell, (), "ran", "logs/first.run.log"), "summary": {"verified": 1}}
+
+    monkeypatch.setattr(matrix, "run_cell", run_cell)
+    assert matrix.main(["--offline", "--tensorflow", "2.16.2", "--backend", "tensorflow", "--out", str(tmp_path)]) == 130
+    assert "interrupted during tf2.16.2-keras3.15.1-tensorflow" in capsys.readouterr().err
+    cells = json.loads((tmp_path / "matrix.json").read_text())["cells"]
+    assert [r["cell"] for r in cells] == ["tf2.16.2-keras3.8.0-tensorflow"]
+
+
 def test_a_cell_runs_the_spec_with_the_workers_asked_for(tmp_path):
     """A cell uses xdist's `-n` as given (serial with 0), and writes its ledger where asked."""
     ledger = tmp_path / "cell.json"

@@ -44,9 +44,26 @@ def test_a_hung_run_is_stopped_with_everything_it_started(tmp_path):
               "time.sleep(60)\n")
     ran = variant.run([sys.executable, "-c", script], cwd=tmp_path, timeout=3)
     assert ran.code == "timeout" and ran.seconds < 30
-    status = Path(f"/proc/{marker.read_text()}/status")
+    _assert_gone(marker.read_text())
+
+
+def _assert_gone(pid):
+    status = Path(f"/proc/{pid}/status")
     for _ in range(100):  # a killed process still needs the CPU once to exit: on a loaded machine, a moment
         if not status.exists() or "\tZ" in status.read_text():  # gone, or a zombie no one has reaped yet
             break
         time.sleep(0.1)
     assert not status.exists() or "\tZ" in status.read_text(), status.read_text()
+
+
+def test_a_run_inside_a_run_is_stopped_with_the_outer_one(tmp_path):
+    """A matrix cell: nox (the outer run) runs the spec's pytest (the inner one) in its own group,
+    so the cell's time limit or Ctrl-C stops the inner run too, instead of orphaning it."""
+    marker = tmp_path / "inner.pid"
+    inner = ("from grimoire.tooling import variant\n"
+             "import sys\n"
+             "variant.run([sys.executable, '-c', 'import time; time.sleep(60)'], cwd='.', own_group=False,\n"
+             f"            started=lambda p: open({str(marker)!r}, 'w').write(str(p.pid)))\n")
+    ran = variant.run([sys.executable, "-c", inner], cwd=tmp_path, timeout=10)
+    assert ran.code == "timeout" and marker.exists(), ran.output
+    _assert_gone(marker.read_text())
