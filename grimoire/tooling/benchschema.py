@@ -35,7 +35,6 @@ JAX_FORWARD_ONLY = "jax-forward-only"
 # The same step on Keras' torch backend (eager: torch has no XLA), and torch's forward pass alone.
 GRADCAM_TORCH = "grimoire-torch-eager"
 TORCH_FORWARD_ONLY = "torch-forward-only"
-CEILINGS = (MATMUL, COPY)
 
 
 def tf_path(mode):
