@@ -85,17 +85,13 @@ def peer_class(reference, peer, maps_from_peer, also_hidden=()):
     return type(reference.__name__, (reference,), namespace)
 
 
-def details(cls, model, images, **kwargs):
-    """`grimoire.cam.base.details` for an adapter's class: the same checks, the peer's maps."""
-    return base.details(cls, model, images, **kwargs)
-
-
 def functions(cls):
-    """`(heatmaps_function, details_function)` of an adapter's class, as `grimoire.cam` names them."""
+    """`(heatmaps_function, details_function)` of an adapter's class, as `grimoire.cam` names them:
+    `grimoire.cam.base.details` with the class, so the same checks run and the maps are the peer's."""
     def heatmaps(model, images, **kwargs):
-        return details(cls, model, images, **kwargs).heatmaps
+        return base.details(cls, model, images, **kwargs).heatmaps
 
     def all_of_it(model, images, **kwargs):
-        return details(cls, model, images, **kwargs)
+        return base.details(cls, model, images, **kwargs)
 
     return heatmaps, all_of_it

@@ -176,11 +176,6 @@ def _column(peer):
     return f"{peer['name']} {peer.get('version') or ''}".strip()
 
 
-def is_ours(path):
-    """True when `path` is missing or was written by `grimoire conformance` (and so may be rewritten)."""
-    return written_by(path, GENERATOR, MARKDOWN_MARKER)
-
-
 def write(out, document):
     """Writes DIR/conformance.json and DIR/README.md atomically; refuses files another tool wrote."""
     out = Path(out)
@@ -195,6 +190,6 @@ def write(out, document):
 def read(out):
     """The document an earlier run wrote to DIR/conformance.json, or None."""
     path = Path(out) / "conformance.json"
-    if not path.is_file() or not is_ours(path):
+    if not path.is_file() or not written_by(path, GENERATOR, MARKDOWN_MARKER):
         return None
     return json.loads(path.read_text(encoding="utf-8"))
