@@ -40,9 +40,7 @@ class Catalogue:
     def load(cls, path=None):
         """Reads a claims TOML file (the checkout's by default); duplicate ids, unknown sections and
         requirements of no claim are errors."""
-        if path is None:
-            path = catalogue_path()
-        path = Path(path)
+        path = Path(catalogue_path() if path is None else path)
         if not path.is_file():
             raise FileNotFoundError(f"Claim catalogue not found at {str(path)!r}.")
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -91,12 +89,7 @@ def scan_claim_markers(directory):
 
     Reading the source (not collecting it) lets a partial run tell 'not run' from 'untested'.
     """
-    found = {}
-    for path in sorted(Path(directory).rglob("*.py")):
-        ids = _claim_ids_in(path)
-        if ids:
-            found[path] = ids
-    return found
+    return {path: ids for path in sorted(Path(directory).rglob("*.py")) if (ids := _claim_ids_in(path))}
 
 
 # path -> ((mtime_ns, size), ids). A warm process (`exercises check --watch`) and a check that scans

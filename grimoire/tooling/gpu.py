@@ -29,6 +29,7 @@ with room to spare); nothing is compared for equality.
 """
 
 import argparse
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -39,7 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from .files import replacing
+from .files import write_text_atomically
+from .project import ROOT
 
 SCHEMA = "grimoire-gpu/1"
 BACKENDS = ("jax", "torch")
@@ -71,20 +73,18 @@ exec "$venv/bin/python" -m grimoire.tooling.gpu run --out "$out" "$@"
 # --- the bundle (here) -------------------------------------------------------------------------------
 
 
-def bundle(out, python_version=None, root=None, log=print):
+def bundle(out, python_version=None, log=print):
     """Writes the project's wheel, Keras' wheels for `python_version` and `run.sh` to `out`.
 
     Args:
         out: the bundle folder; must be new, empty, or a bundle this command wrote before.
         python_version: the target machine's Python, e.g. "3.12" (default: this Python's).
-        root: the project folder (default: the one this module belongs to).
 
     Returns:
         The bundle's path.
     """
     import keras
 
-    root = Path(root or Path(__file__).resolve().parents[2])
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise ValueError(
@@ -96,7 +96,7 @@ def bundle(out, python_version=None, root=None, log=print):
     try:
         wheels = staging / "wheels"
         log(f"grimoire gpu bundle: this project as a wheel, Keras {keras.__version__} for Python {version} ...")
-        _pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(root))
+        _pip("wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheels), str(ROOT))
         _pip("download", "-q", "--only-binary=:all:", "--python-version", version, "--implementation", "cp",
              "--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64", "-d", str(wheels),
              f"keras=={keras.__version__}")
@@ -125,7 +125,8 @@ def _pip(*args):
 
 def run(out, backends=BACKENDS, dry=False, log=print):
     """Measures each installed backend in its own process; writes the JSON to `out`. Returns the dict."""
-    found = {"schema": SCHEMA, "date": time.strftime("%Y-%m-%d"), "sizes": "dry" if dry else "full", "backends": {}}
+    sizes = "dry" if dry else "full"
+    found = {"schema": SCHEMA, "date": time.strftime("%Y-%m-%d"), "sizes": sizes, "backends": {}}
     for backend in backends:
         if importlib.util.find_spec(backend) is None:
             found["backends"][backend] = {"status": "not installed"}
@@ -133,7 +134,7 @@ def run(out, backends=BACKENDS, dry=False, log=print):
             continue
         log(f"grimoire gpu run: {backend} ...")
         env = dict(os.environ, KERAS_BACKEND=backend)
-        command = [sys.executable, "-m", "grimoire.tooling.gpu", "measure", "--sizes", "dry" if dry else "full"]
+        command = [sys.executable, "-m", "grimoire.tooling.gpu", "measure", "--sizes", sizes]
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
         if done.returncode or not lines:
@@ -143,8 +144,7 @@ def run(out, backends=BACKENDS, dry=False, log=print):
         found["backends"][backend] = {"status": "measured", **json.loads(lines[-1][len("RESULT "):])}
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(out) as partial:
-        partial.write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+    write_text_atomically(out, json.dumps(found, indent=1) + "\n")
     log(f"grimoire gpu run: wrote {out}")
     return found
 
@@ -315,29 +315,24 @@ def markdown(data):
 HIDE_TENSORFLOW = "GRIMOIRE_HIDE_TENSORFLOW"
 
 
-class _Hidden:
-    """The loader of a hidden package: importing it raises what a missing package raises."""
+class _NoTensorFlow:
+    """A `sys.meta_path` finder hiding TensorFlow, as a machine without it would.
+
+    It answers with a spec that has no origin and itself as a loader that refuses: a library probing
+    with `importlib.util.find_spec` (torch's dynamo does) goes on, and `import tensorflow` fails with
+    what a missing package raises.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            return importlib.machinery.ModuleSpec(name, self)
+        return None
 
     def create_module(self, spec):
         raise ModuleNotFoundError(f"TensorFlow is hidden from this process (import of {spec.name!r})", name=spec.name)
 
     def exec_module(self, module):
         pass
-
-
-class _NoTensorFlow:
-    """A `sys.meta_path` finder hiding TensorFlow, as a machine without it would.
-
-    It answers with a spec that has no origin and a loader that refuses: a library probing with
-    `importlib.util.find_spec` (torch's dynamo does) goes on, and `import tensorflow` fails.
-    """
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "tensorflow" or name.startswith("tensorflow."):
-            import importlib.machinery
-
-            return importlib.machinery.ModuleSpec(name, _Hidden())
-        return None
 
 
 def hide_tensorflow():

@@ -118,9 +118,16 @@ def check(claim=None, *, section=None, impl=None, namespace=None):
 
 
 def load_ipython_extension(ipython):
-    """`%load_ext grimoire.tooling`: registers `%grimoire` and `%%grimoire`."""
-    ipython.register_magic_function(_line_magic, magic_kind="line", magic_name="grimoire")
-    ipython.register_magic_function(_cell_magic, magic_kind="cell", magic_name="grimoire")
+    """`%load_ext grimoire.tooling`: registers `%grimoire` and `%%grimoire` (which runs the cell, then checks)."""
+
+    def line_magic(line):
+        return _run(ipython, line)
+
+    def cell_magic(line, cell):
+        return _run(ipython, line) if ipython.run_cell(cell).success else None
+
+    ipython.register_magic_function(line_magic, magic_kind="line", magic_name="grimoire")
+    ipython.register_magic_function(cell_magic, magic_kind="cell", magic_name="grimoire")
 
 
 USAGE = "usage: %grimoire check CLAIM | %grimoire check --section S [--impl DIR]"
@@ -151,19 +158,3 @@ def _run(ipython, line):
     except (ValueError, LessonError) as error:  # one line in the cell, never the tooling's traceback
         print(f"grimoire: {error}")
         return None
-
-
-def _line_magic(line):
-    from IPython import get_ipython
-
-    return _run(get_ipython(), line)
-
-
-def _cell_magic(line, cell):
-    from IPython import get_ipython
-
-    ipython = get_ipython()
-    result = ipython.run_cell(cell)
-    if not result.success:
-        return None
-    return _run(ipython, line)

@@ -18,9 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .claims import Catalogue
 from .files import write_text_atomically
 from .layout import LESSONS, split
-from .project import project_root
+from .project import CATALOGUE, project_root
 
 # The section pages, in the order of the study text.
 PAGES = {"A": "parameters.md", "B": "models.md", "C": "metrics.md", "D": "convolution.md",
@@ -116,13 +117,11 @@ def exercise_notebook(section, *, steps, root=None, source=None):
     from .exercises.generate import REFERENCE
     from .exercises.standing import lesson_file
     from .exercises.stubs import function_bodies, stub_source
-    from .claims import Catalogue
-    from .project import CATALOGUE
 
     root = Path(root or project_root())
     catalogue = Catalogue.load(root / CATALOGUE)
     cells = [nbformat.v4.new_code_cell(SETUP.format(repository=source or repository(root)))]
-    cells += [c for c in notebook_of(PAGES[section], root).cells[1:]]
+    cells += notebook_of(PAGES[section], root).cells[1:]
     mine = [s for s in steps if catalogue.claims[s["claim"]].section == section]
     if mine:
         cells.append(nbformat.v4.new_markdown_cell(

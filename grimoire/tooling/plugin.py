@@ -28,11 +28,10 @@ from .implementation import DEFAULT, Implementation
 from .claims import Catalogue, installed_versions, is_validation, older_than, scan_claim_markers, skip_reason_for
 from .ledger import Ledger
 from .project import keras_backend
-from .exercises.stubs import MARKER
+from .exercises.stubs import MARKER as STUB_MARKER  # the message prefix of a stub's raise
 from .unwritten import first_unwritten, lessons_of
 
 PENDING = "grimoire_pending"  # user property marking a test that reached an unwritten stub
-STUB_MARKER = MARKER  # the message prefix of a stub's raise (exercises/stubs.py writes it)
 
 # A later phase can only make a test's outcome worse: a teardown error fails a passed test.
 RANK = {None: 0, "passed": 1, "skipped": 2, "pending": 3, "failed": 4}
@@ -57,20 +56,15 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "claim(*ids): the catalogue claims this test proves (ids from the claims catalogue)"
-    )
-    config.addinivalue_line(
-        "markers", "tooling: a test of the project's own tooling (ledger, CLI, exercises, report); proves no claim"
-    )
-    config.addinivalue_line(
-        "markers", "runs_on(*backends, why=''): the Keras backends this test runs under, in place of its claim's "
+    for marker in (
+        "claim(*ids): the catalogue claims this test proves (ids from the claims catalogue)",
+        "tooling: a test of the project's own tooling (ledger, CLI, exercises, report); proves no claim",
+        "runs_on(*backends, why=''): the Keras backends this test runs under, in place of its claim's "
         "`backends` in the catalogue (a JAX rung of a TensorFlow-only benchmark claim)",
-    )
-    config.addinivalue_line(
-        "markers", "since(why='', **releases): what this test checks holds only from these releases on "
+        "since(why='', **releases): what this test checks holds only from these releases on "
         "(`since(keras='3.15.0', why=...)`); older releases skip it with the reason",
-    )
+    ):
+        config.addinivalue_line("markers", marker)
     _check_impl(config.getoption("impl"))
     for option in ("ledger_json", "outcomes_json"):
         _check_writable(option, config.getoption(option))
@@ -139,10 +133,9 @@ def pytest_runtest_setup(item):
 def pytest_runtest_makereport(item, call):
     report = yield
     ledger = item.config.pluginmanager.get_plugin("grimoire-ledger")
-    excinfo = call.excinfo
     if ledger is None:
         return report
-    unwritten = unwritten_function(excinfo) if report.when in ("setup", "call") else None
+    unwritten = unwritten_function(call.excinfo) if report.when in ("setup", "call") else None
     if unwritten:
         # A stub of the learner's package raised: the claim is pending, not broken. Report it like a skip.
         report.outcome = "skipped"
@@ -223,9 +216,10 @@ class LedgerPlugin:
             reason = self.skip_reason(item, ids)
             if reason:
                 item.add_marker(pytest.mark.skip(reason=reason))
-            item.user_properties.append(("uses_impl", "impl" in getattr(item, "fixturenames", ())))
+            uses_impl = "impl" in getattr(item, "fixturenames", ())
+            item.user_properties.append(("uses_impl", uses_impl))
             if self.config.getoption("outcomes_json"):  # which lessons each test checks, for a learner's progress
-                item.user_properties.append(("lessons", lessons_of(item) if "impl" in getattr(item, "fixturenames", ()) else []))
+                item.user_properties.append(("lessons", lessons_of(item) if uses_impl else []))
         if self.wanted is not None:
             keep = [item for item in items if self.wanted & set(claims_of(item))]
             config.hook.pytest_deselected(items=[item for item in items if item not in keep])
@@ -297,7 +291,7 @@ class LedgerPlugin:
 
 
 def _record(report, claims, outcome):
-    uses_impl = bool(dict(report.user_properties).get("uses_impl"))
+    properties = dict(report.user_properties)
     message = traceback = ""
     if outcome == "pending":
         message = report.longrepr[2]
@@ -306,8 +300,9 @@ def _record(report, claims, outcome):
         message, traceback = (crash.message if crash else str(report.longrepr)), report.longreprtext
     elif outcome == "skipped" and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2]).removeprefix("Skipped: ")
-    return {"nodeid": report.nodeid, "claims": list(claims), "uses_impl": uses_impl, "outcome": outcome,
-            "message": message, "traceback": traceback, "lessons": list(dict(report.user_properties).get("lessons", []))}
+    return {"nodeid": report.nodeid, "claims": list(claims), "uses_impl": bool(properties.get("uses_impl")),
+            "outcome": outcome, "message": message, "traceback": traceback,
+            "lessons": list(properties.get("lessons", []))}
 
 
 @pytest.fixture(scope="session")

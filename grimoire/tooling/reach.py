@@ -30,11 +30,11 @@ from .layout import CONCEPTS, lessons
 REFERENCE = Path(__file__).resolve().parents[1]
 
 
-def _module_files(root=REFERENCE):
+def module_files():
     """`dotted module -> path` for every module of the curriculum (the tooling left out)."""
     out = {}
-    for path in sorted(root.rglob("*.py")):
-        relative = path.relative_to(root)
+    for path in sorted(REFERENCE.rglob("*.py")):
+        relative = path.relative_to(REFERENCE)
         if relative.parts[0] == "tooling" or "__pycache__" in relative.parts:
             continue
         parts = list(relative.with_suffix("").parts)
@@ -43,10 +43,10 @@ def _module_files(root=REFERENCE):
 
 
 @functools.lru_cache(maxsize=None)
-def graph(root=REFERENCE):
+def graph():
     """`dotted definition -> set of dotted definitions it refers to`, for the whole curriculum."""
     edges = {}
-    for module, path in _module_files(root).items():
+    for module, path in module_files().items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         names = _imports(tree, package, module)
@@ -96,9 +96,9 @@ def _refers(node, names, tables):
     return found
 
 
-def resolve(name, root=REFERENCE):
+def resolve(name):
     """`cam.grad_cam` -> `cam.gradcam.grad_cam`: the definition behind a package's re-export, or None."""
-    edges = graph(root)
+    edges = graph()
     if name in edges:
         return name
     module, _, short = name.rpartition(".")
@@ -106,9 +106,9 @@ def resolve(name, root=REFERENCE):
     return matches[0] if len(matches) == 1 else None
 
 
-def lessons_reached(name, root=REFERENCE):
+def lessons_reached(name):
     """The lessons `name` (a dotted definition or re-export) reaches, in the order of `layout.LESSONS`."""
-    edges, start = graph(root), resolve(name, root)
+    edges, start = graph(), resolve(name)
     seen, todo = set(), [start] if start else []
     while todo:
         current = todo.pop()
@@ -119,10 +119,10 @@ def lessons_reached(name, root=REFERENCE):
 
 
 @functools.lru_cache(maxsize=None)
-def public_names(root=REFERENCE):
+def public_names():
     """`concept module -> the public names its files define at top level` (`"cam"` -> {"grad_cam", ...})."""
     out = {name: set() for name in CONCEPTS}
-    for module, path in _module_files(root).items():
+    for module, path in module_files().items():
         top = module.split(".")[0]
         if top in out:
             tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -130,7 +130,7 @@ def public_names(root=REFERENCE):
     return out
 
 
-def owner(name, root=REFERENCE):
+def owner(name):
     """The one concept module whose files define public `name` at top level, or None (none, or several)."""
-    owners = [module for module, defined in public_names(root).items() if name in defined]
+    owners = [module for module, defined in public_names().items() if name in defined]
     return owners[0] if len(owners) == 1 else None

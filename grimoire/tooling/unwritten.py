@@ -16,6 +16,7 @@ import textwrap
 
 from .exercises.index import impl_attribute
 from .exercises.stubs import MARKER, stub_marker
+from .layout import lessons, split
 from .reach import lessons_reached, owner
 
 
@@ -52,9 +53,9 @@ def reached_functions(item):
     callspec = getattr(item, "callspec", None)
     for value in (callspec.params.values() if callspec else ()):
         for name in _names_in(value):
-            for pair in _concept_pairs(name):
-                if pair not in found:
-                    found.append(pair)
+            module = owner(name)
+            if module and (module, name) not in found:
+                found.append((module, name))
     return found
 
 
@@ -65,21 +66,10 @@ def _names_in(value):
     return list(code.co_names) if code is not None else []
 
 
-def _concept_pairs(name):
-    module = owner(name)
-    return [(module, name)] if module else []
-
-
 def lessons_of(item):
     """The lessons a collected test reaches (`reach`), in study order: what it tests of the learner's code."""
-    return sorted({lesson for module, name in reached_functions(item) for lesson in lessons_reached(f"{module}.{name}")},
-                  key=_lesson_order().get)
-
-
-def _lesson_order():
-    from .layout import lessons
-
-    return {name: i for i, name in enumerate(lessons())}
+    reached = {lesson for module, name in reached_functions(item) for lesson in lessons_reached(f"{module}.{name}")}
+    return [lesson for lesson in lessons() if lesson in reached]
 
 
 def first_unwritten(item, impl):
@@ -107,21 +97,17 @@ def first_unwritten(item, impl):
 
 def _learners(impl, lesson):
     """The learner's definition of `lesson` (`"cam.gradcam.GradCAM.combine"`), or None if it has none."""
-    parts = lesson.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        try:
-            top = getattr(impl, parts[0])
-            module = top if cut == 1 else importlib.import_module(".".join([top.__name__, *parts[1:cut]]))
-        except (AttributeError, ImportError, NotImplementedError):
-            continue
-        value = module
-        for part in parts[cut:]:
-            value = getattr(value, part, None)
-            if value is None:
-                break
-        if value is not None:
-            return value
-    return None
+    module, qualified = split(lesson)
+    top, _, below = module.partition(".")
+    try:
+        value = getattr(impl, top)
+        if below:
+            value = importlib.import_module(f"{value.__name__}.{below}")
+    except (AttributeError, ImportError, NotImplementedError):
+        return None
+    for part in qualified.split("."):
+        value = getattr(value, part, None)
+    return value
 
 
 def _parse(function):
