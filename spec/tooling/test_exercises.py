@@ -203,8 +203,22 @@ def test_the_generator_and_the_plugin_agree_on_what_is_a_stub(source, tmp_path):
     assert stub == ("return" not in source)
 
 
+def module_files(root, name):
+    """The .py files of module `name` under `root`: one file, or every file of a package (the test's own walk)."""
+    if (root / name).is_dir() and (root / name / "__init__.py").is_file():
+        return sorted(p for p in (root / name).rglob("*.py") if "__pycache__" not in p.parts)
+    if (root / f"{name}.py").is_file():
+        return [root / f"{name}.py"]
+    return []
+
+
+def dotted(relative):
+    parts = list(relative.with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def reference_files():
-    return [path for name in layout.CONCEPTS for path in generate._module_files(REFERENCE, name)]
+    return [path for name in layout.CONCEPTS for path in module_files(REFERENCE, name)]
 
 
 def definitions(tree):
@@ -235,7 +249,7 @@ def test_every_lesson_in_the_table_is_defined_in_the_reference():
 @pytest.mark.parametrize("path", reference_files(), ids=lambda p: p.relative_to(REFERENCE).as_posix())
 def test_each_lesson_becomes_a_stub_and_the_support_stays_solved(path):
     """A lesson keeps its signature, decorators and summary and raises; every support definition is unchanged."""
-    module = generate._dotted(path.relative_to(REFERENCE))
+    module = dotted(path.relative_to(REFERENCE))
     lessons = layout.LESSONS.get(module, ())
     source = path.read_text(encoding="utf-8")
     reference, stub = definitions(ast.parse(source)), definitions(ast.parse(stubs.stub_source(source, module=module, lessons=lessons)))
@@ -272,12 +286,12 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
     for path in reference_files():
         relative = path.relative_to(REFERENCE)
         assert relative.as_posix() in names
-        if generate._dotted(relative) in layout.LESSONS:
+        if dotted(relative) in layout.LESSONS:
             assert (root / relative).read_text(encoding="utf-8").startswith(generate.HEADER)
         else:
             assert (root / relative).read_bytes() == path.read_bytes(), relative
     for name in layout.SUPPORTS:
-        for path in generate._module_files(REFERENCE, name):
+        for path in module_files(REFERENCE, name):
             relative = path.relative_to(REFERENCE)
             assert (root / relative).read_bytes() == path.read_bytes(), relative
     assert "tooling" not in {Path(p).parts[0] for p in written}
@@ -290,7 +304,7 @@ def test_init_writes_stubs_support_modules_and_the_guide(package):
     for relative in names - {"EXERCISES.md"}:
         text = (root / relative).read_text(encoding="utf-8")
         for imported in relative_imports(Path(relative), text):
-            assert generate._module_files(root, imported), f"{relative} imports .{imported}, which init did not write"
+            assert module_files(root, imported), f"{relative} imports .{imported}, which init did not write"
         absolute = [
             alias.name if isinstance(node, ast.Import) else node.module
             for node in ast.walk(ast.parse(text))

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..claims import Catalogue, is_validation, scan_claim_markers
-from ..project import CATALOGUE, project_root
+from ..project import project_root
 from . import runner
 from .records import claim_line, readable, waits_on
 
@@ -65,9 +65,7 @@ def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir, nodes=N
     """
     args = [f"--impl={Path(impl).resolve()}", f"--ledger-json={ledger_json}", f"--outcomes-json={report_json}",
             "-m", "not tooling", "-q", "--tb=short", "-rN", "-p", "no:randomly", *LEAN]
-    if nodes:
-        return args + [f"--claims={','.join(claims)}", *nodes]
-    files = sorted({
+    files = nodes or sorted({
         path.relative_to(Path(spec_dir).parent).as_posix()
         for path, ids in scan_claim_markers(spec_dir).items()
         if set(ids) & set(claims)
@@ -77,16 +75,15 @@ def check_arguments(impl, claims, ledger_json, report_json, *, spec_dir, nodes=N
     return args + [f"--claims={','.join(claims)}", *files]
 
 
-def run_check(impl, claims, *, in_process=True, parallel=True, nodes=None):
+def run_check(impl, claims, *, in_process=True, nodes=None):
     """Runs the spec on `claims` against `impl`; returns `(exit code, ledger, records, pytest output)`."""
-    root = project_root()
     with tempfile.TemporaryDirectory(prefix="grimoire-check-") as tmp:
         ledger_json, report_json = Path(tmp, "ledger.json"), Path(tmp, "tests.json")
-        args = check_arguments(impl, claims, ledger_json, report_json, spec_dir=root / "spec", nodes=nodes)
+        args = check_arguments(impl, claims, ledger_json, report_json, spec_dir=project_root() / "spec", nodes=nodes)
         if in_process:
             code, output = runner.run_in_process(args, impl=impl)
         else:
-            code, output = runner.run_in_workers(args, parallel=parallel)
+            code, output = runner.run_in_workers(args)
         ledger = json.loads(ledger_json.read_text(encoding="utf-8")) if ledger_json.is_file() else None
         records = json.loads(report_json.read_text(encoding="utf-8")) if report_json.is_file() else []
     return code, ledger, records, output
@@ -136,8 +133,8 @@ def first_failure(claim, records, catalogue, mistake=None):
         key=lambda r: (Path(r["nodeid"].split("::")[0]).name != own, r["nodeid"]),
     )
     if failed:
-        lines += [f"  test: {failed[0]['nodeid']}", "", _indent(readable(failed[0]["traceback"] or failed[0]["message"]))]
-        lines += _actual_expected(failed[0]["traceback"] or failed[0]["message"])
+        text = failed[0]["traceback"] or failed[0]["message"]
+        lines += [f"  test: {failed[0]['nodeid']}", "", _indent(readable(text)), *_actual_expected(text)]
     if mistake is not None:
         lines += ["", f"  This is what the classic mistake `{mistake.id}` gives (the same tests fail with the same values):",
                   textwrap.fill(" ".join(mistake.explanation.split()), 100, initial_indent="    ", subsequent_indent="    ")]
@@ -173,34 +170,36 @@ def diagnosed(ledger, claims, records, in_process):
     return likely_mistake(failing[0], records, run=run_check)
 
 
-def _indent(text, prefix="  "):
-    return "\n".join(prefix + line if line else line for line in text.rstrip().splitlines())
+def _indent(text):
+    return "\n".join("  " + line if line else line for line in text.rstrip().splitlines())
 
 
-def check(impl, *, section=None, claim=None, parallel=True, in_process=None, tip=True):
+def require_package(impl):
+    """Raises ValueError unless `impl` is a package directory, as `init` writes one."""
+    if not (Path(impl) / "__init__.py").is_file():
+        raise ValueError(
+            f"Argument `impl` must be a package directory (with __init__.py). Received: impl={str(impl)!r}. "
+            "Create one with `grimoire exercises init DIR`."
+        )
+
+
+def check(impl, *, section=None, claim=None, tip=True):
     """Runs the spec against the package at `impl` and prints the summary.
 
     Args:
         impl: the learner's package directory (the one `init` wrote).
         section: a section key (`"A"`) to check only its claims.
         claim: a claim id to check only that claim.
-        parallel: use pytest-xdist for a check of every claim.
-        in_process: run pytest in this process (default: for a claim or a section).
         tip: end a one-claim or one-section check with the faster ways to check again.
 
     Returns:
         0 when every selected test passed or is pending, else pytest's exit code.
     """
-    root = project_root()
-    catalogue = Catalogue.load(root / CATALOGUE)
+    catalogue = Catalogue.load()
     claims, solved = checked_claims(catalogue, section=section, claim=claim)
-    if not (Path(impl) / "__init__.py").is_file():
-        raise ValueError(
-            f"Argument `impl` must be a package directory (with __init__.py). Received: impl={str(impl)!r}. "
-            "Create one with `grimoire exercises init DIR`."
-        )
-    in_process = (section is not None or claim is not None) if in_process is None else in_process
-    code, ledger, records, output = run_check(impl, claims, in_process=in_process, parallel=parallel)
+    require_package(impl)
+    in_process = section is not None or claim is not None
+    code, ledger, records, output = run_check(impl, claims, in_process=in_process)
     if ledger is None:
         print(output[-5000:])
         print("grimoire: the spec did not run to the end (see pytest's output above).")

@@ -28,10 +28,6 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 _PLACES = re.compile(r"Implementation\('[^']*'\)")
 
 
-def _normalised(message):
-    return _PLACES.sub("", readable(message))
-
-
 def candidates(claim_id, records, mistakes):
     """The mistakes worth replaying: catalogued under `claim_id`, targeting a lesson a failed test reaches."""
     reached = {lesson for r in records if claim_id in r["claims"] and r["outcome"] == "failed" for lesson in r.get("lessons", [])}
@@ -46,7 +42,7 @@ def same_failure(mine, theirs):
     pytest's `+ where <function ... at 0x...>` explanations and Hypothesis' reproduce advice are not
     part of what failed.
     """
-    mine, theirs = _normalised(mine), _normalised(theirs)
+    mine, theirs = _PLACES.sub("", readable(mine)), _PLACES.sub("", readable(theirs))
     a, b = _NUMBER.split(mine), _NUMBER.split(theirs)
     if [s.strip() for s in a] != [s.strip() for s in b]:
         return False

@@ -5,12 +5,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .. import reach
 from ..files import umask
-from ..layout import LESSONS, is_lesson, lessons
-from .index import REFERENCE, _dotted, _module_files, spec_index  # noqa: F401 (re-exported)
+from ..layout import LESSONS, is_lesson, lessons, split
+from ..reach import REFERENCE
+from .index import spec_index  # noqa: F401 (re-exported)
 from .path import exercises_guide
 from .stubs import stub_source
-
 
 HEADER = (
     "# Exercise generated from the Grimoire reference by `grimoire exercises init`.\n"
@@ -19,13 +20,12 @@ HEADER = (
 )
 
 
-def write_exercises(dest, *, reference=REFERENCE, keep=()):
+def write_exercises(dest, *, keep=()):
     """Writes a learner's package to `dest`: the lessons stubbed, everything else (the support) solved.
 
     Args:
         dest: a directory that does not exist yet or is empty; it becomes the package
             (`pytest --impl DEST`, `grimoire exercises check DEST`).
-        reference: the reference package directory (the installed `grimoire` by default).
         keep: dotted lessons (`"params.dense_params"`) whose reference bodies stay: solved exercises.
 
     Returns:
@@ -38,7 +38,7 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
     >>> "params.py" in [p.as_posix() for p in written]
     True
     """
-    dest, reference = Path(dest), Path(reference)
+    dest = Path(dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ValueError(
             f"Argument `dest` must be a new or empty directory, so no work of yours is overwritten. "
@@ -48,14 +48,10 @@ def write_exercises(dest, *, reference=REFERENCE, keep=()):
     if unknown:
         raise ValueError(f"Argument `keep` names functions that are not lessons: {unknown}. Known: {lessons()}")
     written = {}  # relative path -> text
-    for path in sorted(reference.rglob("*.py")):
-        relative = path.relative_to(reference)
-        if relative.parts[0] == "tooling" or "__pycache__" in relative.parts:
-            continue
-        module, text = _dotted(relative), path.read_text(encoding="utf-8")
+    for module, path in reach.module_files().items():  # the curriculum, the tooling left out
+        relative, text = path.relative_to(REFERENCE), path.read_text(encoding="utf-8")
         if module in LESSONS:
-            solved = [name[len(module) + 1:] for name in keep if name.startswith(module + ".")
-                      and name[len(module) + 1:] in LESSONS[module]]
+            solved = [split(name)[1] for name in keep if split(name)[0] == module]
             text = HEADER + stub_source(text, module=module, lessons=LESSONS[module], keep=solved)
         written[relative] = text
     written[Path("EXERCISES.md")] = exercises_guide()

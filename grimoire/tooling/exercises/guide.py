@@ -11,29 +11,28 @@ import textwrap
 import time
 from pathlib import Path
 
+from ..claims import Catalogue
 from ..files import write_text_atomically
 from ..layout import LESSONS, is_lesson, lessons, split
-from ..claims import Catalogue
-from .check import run_check
-from .generate import REFERENCE
-from .path import docs_section, exercise_path, next_step
 from . import standing
-from .standing import lesson_file
+from .check import require_package, run_check
+from .generate import REFERENCE
+from .path import docs_section, exercise_path, lesson_file, next_step
 from .stubs import definition_lines, function_bodies, is_stub, stub_source
 
 DEFAULT_DIR = "mine"
 
 
-def describe_next(impl, *, steps=None, catalogue=None):
+def describe_next(impl):
     """The text `grimoire exercises next` prints for the package at `impl`."""
-    catalogue = catalogue or Catalogue.load()
-    steps = exercise_path(catalogue) if steps is None else steps
+    catalogue = Catalogue.load()
+    steps = exercise_path(catalogue)
     step = next_step(impl, steps)
     if step is None:
         return (f"Every function on the path is written in {impl}. Check them all with:\n"
                 f"  grimoire exercises check {impl}")
     claim = catalogue.claims[step["claim"]]
-    done = sum(1 for s in steps[: steps.index(step)])
+    done = steps.index(step)
     module, name = split(step["function"])
     lines = [
         f"Step {done + 1} of {len(steps)}: write `{name}` in {Path(impl) / (module.replace('.', '/') + '.py')}",
@@ -64,15 +63,6 @@ def hint(claim_id=None, *, impl=DEFAULT_DIR):
         raise ValueError(f"Argument `ID` must be a claim id from spec/claims.toml. Received: {claim_id!r}")
     claim = catalogue.claims[claim_id]
     return f"{claim.id}: {claim.hint or 'no hint for this claim: read its statement and its docs section.'}"
-
-
-def reference_source(function):
-    """The reference's source of `function` (`params.dense_params`, `metrics.RootMeanSquaredError.result`)."""
-    path, name = lesson_file(REFERENCE, function)
-    source = function_bodies(path.read_text(encoding="utf-8")).get(name) if path else None
-    if source is None:
-        raise ValueError(f"Argument `function` must name a function of the reference. Received: {function!r}")
-    return source
 
 
 def solution(function, *, impl=DEFAULT_DIR, run=run_check):
@@ -107,9 +97,10 @@ def solution(function, *, impl=DEFAULT_DIR, run=run_check):
 
 
 def _side_by_side(function, path, mine):
-    reference, _ = lesson_file(REFERENCE, function)
+    reference, name = lesson_file(REFERENCE, function)  # on the path, so the reference defines it
+    theirs = function_bodies(reference.read_text(encoding="utf-8"))[name]
     return "\n".join([f"# Yours ({path}):", "", _dedent(mine), "", f"# The reference's ({reference}):", "",
-                      _dedent(reference_source(function))])
+                      _dedent(theirs)])
 
 
 def _dedent(source):
@@ -145,9 +136,7 @@ def reset(function, *, impl=DEFAULT_DIR):
 
 def list_claims(impl, *, run=run_check):
     """`grimoire exercises list DIR`: every claim by section, and what to do next."""
-    if not (Path(impl) / "__init__.py").is_file():
-        raise ValueError(f"Argument `impl` must be a package directory (with __init__.py). Received: impl={str(impl)!r}. "
-                         "Create one with `grimoire exercises init DIR`.")
+    require_package(impl)
     catalogue = Catalogue.load()
     rows, checked = standing.standing(impl, run=run, catalogue=catalogue)
     return standing.render(rows, catalogue, impl, checked)

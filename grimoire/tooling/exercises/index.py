@@ -3,26 +3,10 @@
 import ast
 from pathlib import Path
 
-from ..layout import CONCEPTS
 from ..claims import claim_ids, scan_claim_markers
+from ..layout import CONCEPTS
 from ..project import project_root
 from ..reach import owner, public_names
-
-REFERENCE = Path(__file__).resolve().parents[2]
-
-
-def _module_files(root, name):
-    """The .py files of module `name` under `root`: one file, or every file of a package."""
-    if (root / name).is_dir() and (root / name / "__init__.py").is_file():
-        return sorted(p for p in (root / name).rglob("*.py") if "__pycache__" not in p.parts)
-    if (root / f"{name}.py").is_file():
-        return [root / f"{name}.py"]
-    return []
-
-
-def _dotted(relative):
-    parts = list(relative.with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def impl_attribute(node):

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..layout import lessons
 from .generate import write_exercises
-from .standing import lesson_file
-from .stubs import definition_lines, definitions
+from .path import lesson_file
+from .stubs import definitions
 
 
 class LessonError(ValueError):
@@ -94,8 +94,7 @@ def _splice(package, lesson, function):
     lines = text.splitlines(keepends=True)
     indent = " " * node.col_offset
     body = "".join(indent + line if line.strip() else line for line in ast.get_source_segment(source, mine).splitlines(True))
-    first, end = definition_lines(text, name, decorators=False)  # the support's decorators stay above it
-    lines[first:end] = [body.rstrip("\n") + "\n"]
+    lines[node.lineno - 1:node.end_lineno] = [body.rstrip("\n") + "\n"]  # the support's decorators stay above it
     path.write_text("".join(lines), encoding="utf-8")
 
 
@@ -124,6 +123,6 @@ def _same_arguments(lesson, stub, mine):
         )
 
 
-def fresh_folder(prefix="grimoire-notebook-"):
+def fresh_folder():
     """A private folder for one check's package (the caller removes it)."""
-    return Path(tempfile.mkdtemp(prefix=prefix))
+    return Path(tempfile.mkdtemp(prefix="grimoire-notebook-"))

@@ -17,12 +17,13 @@ the support, shipped solved.
 import re
 from pathlib import Path
 
-from ..layout import lessons
 from ..claims import Catalogue, is_validation
-from ..project import CATALOGUE, project_root
+from ..layout import lessons
+from ..project import project_root
 from ..reach import lessons_reached
 from .index import spec_index
 from .stubs import is_stub
+
 
 def claim_functions(index=None):
     """`claim id -> the lessons it needs`: those its tests' calls reach (see `reach`), in study order."""
@@ -35,10 +36,9 @@ def claim_functions(index=None):
     return out
 
 
-def docs_section(claim_id, docs=None):
+def docs_section(claim_id):
     """`docs/<file>.md#<anchor>` of the heading that names the claim, or None."""
-    docs = Path(docs) if docs else project_root() / "docs"
-    for path in sorted(docs.glob("*.md")):
+    for path in sorted((project_root() / "docs").glob("*.md")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.startswith("#") and f"`{claim_id}`" in line:
                 title = line.lstrip("#").strip()
@@ -51,27 +51,30 @@ def exercise_path(catalogue=None, needs=None):
     """The ordered steps: dicts with `function`, `claims` (all it moves), `claim` (where it comes up)."""
     catalogue = catalogue or Catalogue.load()
     needs = claim_functions() if needs is None else needs
-    steps, seen = [], {}
+    steps = {}  # function -> its step, in the order the functions come up
     for claim_id in catalogue.claims:
         if is_validation(claim_id):
             continue
         for function in needs.get(claim_id, []):
-            if function not in seen:
-                seen[function] = {"function": function, "claim": claim_id, "claims": []}
-                steps.append(seen[function])
-            seen[function]["claims"].append(claim_id)
-    return steps
+            step = steps.setdefault(function, {"function": function, "claim": claim_id, "claims": []})
+            step["claims"].append(claim_id)
+    return list(steps.values())
+
+
+def lesson_file(impl, lesson):
+    """`(path of the module in the package at impl, qualified name in it)` for a dotted lesson, or (None, None)."""
+    parts = lesson.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        path = Path(impl, *parts[:cut]).with_suffix(".py")
+        if path.is_file():
+            return path, ".".join(parts[cut:])
+    return None, None
 
 
 def unwritten(impl, function):
     """Whether `function` (`params.dense_params`) is still a stub in the learner's package at `impl`."""
-    module, _, name = function.partition(".")
-    parts = function.split(".")
-    for split in range(len(parts) - 1, 0, -1):
-        path = Path(impl, *parts[:split]).with_suffix(".py")
-        if path.is_file():
-            return is_stub(path.read_text(encoding="utf-8"), ".".join(parts[split:]))
-    return True  # no such module yet: nothing written
+    path, name = lesson_file(impl, function)
+    return path is None or is_stub(path.read_text(encoding="utf-8"), name)  # no such module yet: nothing written
 
 
 def next_step(impl, steps=None):
@@ -80,11 +83,9 @@ def next_step(impl, steps=None):
     return next((step for step in steps if unwritten(impl, step["function"])), None)
 
 
-def exercises_guide(catalogue=None, index=None):
+def exercises_guide():
     """The EXERCISES.md written next to the stubs: the path, then per claim its statement and functions."""
-    root = project_root()
-    catalogue = catalogue or Catalogue.load(root / CATALOGUE)
-    index = spec_index(root / "spec") if index is None else index
+    catalogue, index = Catalogue.load(), spec_index()
     needs = claim_functions(index)
     out = [
         "# Exercises",

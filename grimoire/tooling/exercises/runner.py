@@ -37,11 +37,11 @@ def forget_package(impl):
     return len(names)
 
 
-def run_in_process(args, *, impl=None, quiet=True):
+def run_in_process(args, *, impl=None):
     """Runs pytest on `args` in this process from the project root; returns `(exit code, output)`.
 
-    With `quiet`, pytest's own output is captured and returned rather than printed: the check prints
-    its own summary, and pytest's output only when the run could not start.
+    Pytest's own output is captured and returned rather than printed: the check prints its own
+    summary, and pytest's output only when the run could not start.
     """
     if impl is not None:
         forget_package(impl)
@@ -49,14 +49,14 @@ def run_in_process(args, *, impl=None, quiet=True):
     output = io.StringIO()
     try:
         os.chdir(project_root())
-        with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
+        with contextlib.redirect_stdout(output):
             code = pytest.main(list(args))
     finally:
         os.chdir(here)
     return int(code), output.getvalue()
 
 
-def run_in_workers(args, *, parallel=True):
-    """Runs pytest on `args` in a subprocess (xdist workers when `parallel`); returns `(code, output)`."""
-    ran = variant.run(pytest_command(args, parallel=parallel), cwd=project_root())
+def run_in_workers(args):
+    """Runs pytest on `args` in a subprocess, with xdist workers; returns `(code, output)`."""
+    ran = variant.run(pytest_command(args), cwd=project_root())
     return ran.code, ran.output

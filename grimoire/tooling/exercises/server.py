@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 from stat import S_ISDIR as stat_is_dir
 
+from ..claims import installed_versions
+from ..project import keras_backend, project_root, split_cpu
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock, and Python's AF_UNIX support there is partial; checks run cold
@@ -40,8 +43,8 @@ except ImportError:  # Windows: no flock, and Python's AF_UNIX support there is 
 IDLE_SECONDS = 15 * 60  # a learner reading the docs for a while still finds it warm
 OFF = "GRIMOIRE_CHECK_SERVER"  # "0" turns the warm checker off (set for the spec's own runs)
 RUNTIME_DIR = "GRIMOIRE_RUNTIME_DIR"  # where sockets live (default: $XDG_RUNTIME_DIR or the temp dir)
-# The settings that change a verdict or what runs: a checker serves only clients that share them.
 MAX_SOCKET_PATH = 100
+# The settings that change a verdict or what runs: a checker serves only clients that share them.
 SETTINGS = ("KERAS_BACKEND", "TF_", "ONEDNN_", "CUDA_VISIBLE_DEVICES", "XLA_", "JAX_", "HYPOTHESIS", "PYTHONHASHSEED")
 
 
@@ -52,23 +55,14 @@ def enabled():
     return os.environ.get(OFF, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
-def _root():
-    from ..project import project_root
-
-    return project_root()
-
-
-def identity(root=None, environ=None):
+def identity(environ):
     """What a checker must share with a client: Python, project, the settings above, and the Keras
     backend as Keras would pick it (KERAS_BACKEND, else $KERAS_HOME/keras.json or ~/.keras/keras.json)."""
-    environ = os.environ if environ is None else environ
-    from ..project import keras_backend
-
     settings = sorted((k, v) for k, v in environ.items() if k.startswith(SETTINGS) and k != OFF)
-    return json.dumps([sys.executable, str(root or _root()), settings, keras_backend(environ)])
+    return json.dumps([sys.executable, str(project_root()), settings, keras_backend(environ)])
 
 
-def socket_path(root=None, environ=None):
+def socket_path(environ=None):
     """The socket of the checker for this identity, in a directory only this user can enter.
 
     AF_UNIX paths are limited to about 100 bytes (104 on macOS, 108 on Linux); under a longer runtime
@@ -76,7 +70,7 @@ def socket_path(root=None, environ=None):
     """
     environ = os.environ if environ is None else environ
     base = Path(environ.get(RUNTIME_DIR) or environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-    key = hashlib.sha256(f"{identity(root, environ)}\0{base}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{identity(environ)}\0{base}".encode()).hexdigest()[:16]
     name = Path(f"grimoire-{os.getuid()}", f"check-{key}.sock")
     return base / name if len(os.fsencode(base / name)) <= MAX_SOCKET_PATH else Path("/tmp") / name
 
@@ -95,26 +89,20 @@ def _private_dir(path, create=True):
 def fingerprint(root):
     """The project's own code as (count, newest mtime) and the installed releases it runs on: a change
     means answers about old code, or from libraries no longer installed."""
-    from importlib.metadata import PackageNotFoundError, version
-
     files = [root / "conftest.py", root / "pyproject.toml"]
     for folder in ("grimoire", "spec"):
         files += (root / folder).rglob("*.py")
         files += (root / folder).rglob("*.toml")
     stamps = [f.stat().st_mtime_ns for f in files if f.is_file()]
-    releases = []
-    for package in ("keras", "tensorflow", "jax", "numpy", "hypothesis", "pytest"):
-        try:
-            releases.append(version(package))
-        except PackageNotFoundError:
-            releases.append(None)
-    return len(stamps), max(stamps, default=0), tuple(releases)
+    packages = ("keras", "tensorflow", "jax", "numpy", "hypothesis", "pytest")
+    releases = installed_versions(packages)
+    return len(stamps), max(stamps, default=0), tuple(releases.get(p) for p in packages)
 
 
 # --- the client -------------------------------------------------------------------------------
 
 
-def ask(request, path=None, *, connect_timeout=2.0):
+def ask(request, path=None):
     """Sends `request` to the running checker; returns its answer, or None when none answers.
 
     None also when the checker declines (the project changed, it is stopping) or dies mid-check:
@@ -126,7 +114,7 @@ def ask(request, path=None, *, connect_timeout=2.0):
     try:
         _private_dir(path.parent, create=False)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(connect_timeout)
+            conn.settimeout(2.0)
             conn.connect(str(path))
             if not _same_user(conn):
                 return None
@@ -163,7 +151,7 @@ def start(path=None, *, idle=IDLE_SECONDS, environ=None):
     with log:
         return subprocess.Popen(
             [sys.executable, "-m", "grimoire.tooling.exercises.server", "--socket", str(path), "--idle", str(idle)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=_root(), env=env,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, cwd=project_root(), env=env,
         )
 
 
@@ -250,12 +238,10 @@ JOBS = {"check": _check, "list": _list, "solution": _solution}
 def warm_up():
     """Checks one claim of a throwaway learner's package, quietly: TensorFlow, pytest, the spec's conftest
     and plugin are then loaded, so a learner's first question waits for its own tests only."""
-    from ..project import split_cpu  # before TensorFlow starts: `metric-distributed` needs two CPUs
-
     from .check import run_check
     from .generate import write_exercises
 
-    split_cpu()
+    split_cpu()  # before TensorFlow starts: `metric-distributed` needs two CPUs
 
     with tempfile.TemporaryDirectory(prefix="grimoire-warm-up-") as tmp:
         write_exercises(Path(tmp) / "warm", keep=["params.dense_params"])
@@ -274,7 +260,7 @@ def serve(path, *, idle=IDLE_SECONDS, warm=True, checker=None):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return "another checker serves this socket"
-    checker = checker or Checker(_root())
+    checker = checker or Checker(project_root())
     path.unlink(missing_ok=True)  # left by a checker that was killed
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         try:

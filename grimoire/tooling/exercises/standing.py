@@ -13,13 +13,13 @@ tests as it can:
 
 import hashlib
 import json
+from collections import Counter
 from pathlib import Path
 
+from ..claims import Catalogue, is_validation
 from ..files import write_json_atomically
 from ..layout import lessons
-from ..claims import Catalogue
-from ..claims import is_validation
-from .path import claim_functions
+from .path import claim_functions, lesson_file
 from .records import claim_line, tests_passing, waits_on
 from .stubs import function_bodies, is_stub
 
@@ -28,26 +28,16 @@ STATE = Path(".grimoire", "verdicts.json")
 
 def learner_lessons(impl):
     """`lesson -> (source of the learner's definition or None, whether it is still a stub)`."""
-    out, texts = {}, {}
+    out = {}
     for lesson in lessons():
         path, name = lesson_file(impl, lesson)
         if path is None:
             out[lesson] = (None, True)
             continue
-        text = texts.setdefault(path, path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
         source = function_bodies(text).get(name)
         out[lesson] = (source, source is None or is_stub(text, name))
     return out
-
-
-def lesson_file(impl, lesson):
-    """`(path of the module in the package at impl, qualified name in it)` for a dotted lesson, or (None, None)."""
-    parts = lesson.split(".")
-    for cut in range(len(parts) - 1, 0, -1):
-        path = Path(impl, *parts[:cut]).with_suffix(".py")
-        if path.is_file():
-            return path, ".".join(parts[cut:])
-    return None, None
 
 
 def _support_digest(impl, sources):
@@ -141,9 +131,7 @@ def render(rows, catalogue, impl, checked=()):
         lines.append(f"{key}. {title}")
         lines += [f"  {rows[c]['status']:9} {c:{width}}  {rows[c]['detail']}".rstrip()
                   for c, claim in catalogue.claims.items() if claim.section == key]
-    counts = {}
-    for row in rows.values():
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    counts = Counter(row["status"] for row in rows.values())
     order = ("verified", "failing", "pending", "solved", "skipped", "untested")
     summary = ", ".join(f"{counts[s]} {s}" for s in order if counts.get(s))
     lines += ["", f"{len(rows)} claims: {summary}" + (f" ({len(checked)} checked now, the rest known)" if checked else "")]

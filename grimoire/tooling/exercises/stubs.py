@@ -84,17 +84,17 @@ def stub_source(source, *, module="module", lessons=(), keep=()):
     edits = []
     for name in stubbed:
         node = defined[name]
-        doc = _docstring(node)
+        doc = ast.get_docstring(node, clean=False) is not None
         if doc:
             edits.append(_docstring_edit(lines, node.body[0]))
         body = node.body[1:] if doc else node.body
         if body:
             edits.append(_body_edit(lines, node, body, f'raise NotImplementedError("{MARKER}{module}.{name}")'))
-    for name in _only_for(stubbed, tree, defined):
-        edits.append(_removal(lines, defined[name]))
+    edits += [_removal(lines, defined[name]) for name in _only_for(stubbed, tree, defined)]
     holders = {name.rsplit(".", 1)[0] for name in stubbed if "." in name}
     documented = ([tree] if stubbed else []) + [c for c in _classes(tree.body) if c.name in holders]
-    edits += [_docstring_edit(lines, node.body[0]) for node in documented if _docstring(node)]
+    edits += [_docstring_edit(lines, node.body[0]) for node in documented
+              if ast.get_docstring(node, clean=False) is not None]
     text = "".join(lines)
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
@@ -107,16 +107,11 @@ def function_bodies(source):
     return {name: ast.get_source_segment(source, node, padded=True) for name, node in definitions(ast.parse(source).body)}
 
 
-def definition_lines(source, name, *, decorators=True):
-    """`(first, end)` 0-based line indices (end exclusive) of the definition `name` in `source`, or None.
-
-    With `decorators`, the decorator lines above the `def` are part of it.
-    """
+def definition_lines(source, name):
+    """`(first, end)` 0-based line indices (end exclusive) of the definition `name` in `source`, its
+    decorators included, or None."""
     node = dict(definitions(ast.parse(source).body)).get(name)
-    if node is None:
-        return None
-    first = min([node.lineno] + ([d.lineno for d in node.decorator_list] if decorators else []))
-    return first - 1, node.end_lineno
+    return None if node is None else (_first_line(node) - 1, node.end_lineno)
 
 
 def stub_marker(node):
@@ -156,10 +151,6 @@ def _own_nodes(body):
             stack.extend(ast.iter_child_nodes(node))
 
 
-def _private(name):
-    return any(part.startswith("_") and not part.startswith("__") for part in name.split("."))
-
-
 def definitions(statements, prefix=""):
     """Yields (qualified name, node) for the functions and methods that run when called."""
     for node in statements:
@@ -186,7 +177,7 @@ def _classes(statements):
 
 def _only_for(stubbed, tree, definitions):
     """The module-level private functions that only the stubbed lessons' bodies need, directly or not."""
-    private = {name for name in definitions if "." not in name and _private(name)}
+    private = {name for name in definitions if "." not in name and name.startswith("_") and not name.startswith("__")}
     hidden = {id(n) for name in stubbed for statement in definitions[name].body for n in ast.walk(statement)}
     hidden |= {id(n) for name in private for statement in definitions[name].body for n in ast.walk(statement)}
     used = {name for name in _names(n for n in ast.walk(tree) if id(n) not in hidden) if name in private}
@@ -205,11 +196,6 @@ def _names(nodes):
             yield node.id
         elif isinstance(node, ast.Attribute):
             yield node.attr
-
-
-def _docstring(node):
-    first = node.body[0] if node.body else None
-    return isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
 
 
 def _body_edit(lines, node, body, replacement):
@@ -232,10 +218,14 @@ def _body_edit(lines, node, body, replacement):
     return start, end, prefix + replacement
 
 
+def _first_line(node):
+    """The line a definition starts on, its decorators included."""
+    return min([node.lineno] + [d.lineno for d in node.decorator_list])
+
+
 def _removal(lines, node):
     """The edit that deletes a whole definition (decorators included) and the blank lines after it."""
-    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-    start = _offset(lines, first, 0)
+    start = _offset(lines, _first_line(node), 0)
     stop = node.end_lineno
     while stop < len(lines) and not lines[stop].strip():
         stop += 1
@@ -272,26 +262,21 @@ def teaching_removed(text):
     out, keeping, section = [lines[0]], False, ""
     for line in lines[1:]:
         stripped = line.strip()
-        level = len(line) - len(line.lstrip())
-        if stripped and level <= indent:
-            header = _HEADER.match(stripped)
-            if header:
-                section = header.group(1)
-                keeping = section in KEPT_SECTIONS
-            elif not section.startswith("Example"):
-                keeping = False  # a prose paragraph after a section: it explains, so it goes
+        top = bool(stripped) and len(line) - len(line.lstrip()) <= indent
+        header = _HEADER.match(stripped) if top else None
+        if header:
+            section = header.group(1)
+            keeping = section in KEPT_SECTIONS
+        elif top and not section.startswith("Example"):
+            keeping = False  # a prose paragraph after a section: it explains, so it goes
         if keeping:
-            if header_line(stripped, level, indent) and out[-1].strip():
+            if header and out[-1].strip():
                 out.append("")
             out.append(line)
     while len(out) > 1 and not out[-1].strip():
         out.pop()
     closing = lines[-1] if not lines[-1].strip() else ""
     return "\n".join(out) + ("\n" + closing if len(lines) > 1 else "")
-
-
-def header_line(stripped, level, indent):
-    return bool(stripped) and level <= indent and bool(_HEADER.match(stripped))
 
 
 def _column(lines, lineno, col_offset):

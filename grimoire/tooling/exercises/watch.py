@@ -70,29 +70,23 @@ def changed_claims(before, after, needs, selection):
     changed = {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
     if not changed:
         return []
-    by_function = {}
-    for claim_id, functions in needs.items():
-        for function in functions:
-            by_function.setdefault(function, set()).add(claim_id)
-    claims = set()
-    for name in changed:
-        if name not in by_function:
-            return None
-        claims |= by_function[name]
-    return [c for c in selection if c in claims]
+    if not changed <= {function for functions in needs.values() for function in functions}:
+        return None
+    return [c for c in selection if changed & set(needs.get(c, ()))]
 
 
-def watch_check(impl, *, section=None, claim=None, stop_event=None, debounce=600):
+def watch_check(impl, *, section=None, claim=None):
     """`grimoire exercises check DIR --watch`: a check now, then of the claims each save touches."""
     catalogue = Catalogue.load()
     selection, _ = checked_claims(catalogue, section=section, claim=claim)
     needs = claim_functions()
-    state = {"before": snapshot(impl)}
+    before = snapshot(impl)
 
     def run(paths=()):
+        nonlocal before
         after = snapshot(impl)
-        claims = selection if not paths else changed_claims(state["before"], after, needs, selection)
-        state["before"] = after
+        claims = selection if not paths else changed_claims(before, after, needs, selection)
+        before = after
         if claims == []:
             print("No claim of this selection needs the functions you changed.")
             return 0
@@ -104,4 +98,4 @@ def watch_check(impl, *, section=None, claim=None, stop_event=None, debounce=600
         print(progress(ledger, records, claims, catalogue), flush=True)
         return code
 
-    return watch(impl, run, stop_event=stop_event, debounce=debounce)
+    return watch(impl, run, debounce=600)
