@@ -41,22 +41,27 @@ def check(args):
     return run_spec(args.pytest_args)
 
 
+@contextlib.contextmanager
+def _refusing(command):
+    """A refused input (ValueError) ends `grimoire exercises COMMAND` with one line, not a traceback."""
+    try:
+        yield
+    except ValueError as error:
+        raise SystemExit(f"grimoire exercises {command}: {error}") from None
+
+
 def exercises_init(args):
     from .exercises import generate
 
     if args.notebooks:
         from .notebooks import write_exercise_notebooks
 
-        try:
+        with _refusing("init"):
             written = write_exercise_notebooks(args.dir)
-        except ValueError as error:
-            raise SystemExit(f"grimoire exercises init: {error}") from None
         print(f"Wrote {len(written)} exercise notebooks to {args.dir}, one per section: open them in Jupyter or Colab.")
         return 0
-    try:
+    with _refusing("init"):
         written = generate.write_exercises(args.dir)
-    except ValueError as error:
-        raise SystemExit(f"grimoire exercises init: {error}") from None
     print(f"Wrote {len(written)} files to {args.dir}; the claims and their functions are in {Path(args.dir) / 'EXERCISES.md'}.")
     print(f"What to write first: grimoire exercises next {args.dir}")
     if not args.no_server and _start_checker():
@@ -83,10 +88,8 @@ def exercises_next(args):
 
 
 def exercises_hint(args):
-    try:
+    with _refusing("hint"):
         print(guide.hint(args.id, impl=args.dir))
-    except ValueError as error:
-        raise SystemExit(f"grimoire exercises hint: {error}") from None
     return 0
 
 
@@ -94,10 +97,8 @@ def exercises_solution(args):
     answer = _ask_checker({"job": "solution", "impl": str(Path(args.dir).resolve()), "function": args.function}, "solution")
     if answer is not None:
         return answer
-    try:
+    with _refusing("solution"):
         code, text = guide.solution(args.function, impl=args.dir)
-    except ValueError as error:
-        raise SystemExit(f"grimoire exercises solution: {error}") from None
     print(text)
     return code
 
@@ -106,33 +107,29 @@ def exercises_list(args):
     answer = _ask_checker({"job": "list", "impl": str(Path(args.dir).resolve())}, "list")
     if answer is not None:
         return answer
-    try:
+    with _refusing("list"):
         print(guide.list_claims(args.dir))
-    except ValueError as error:
-        raise SystemExit(f"grimoire exercises list: {error}") from None
     return 0
 
 
 def exercises_reset(args):
-    try:
+    with _refusing("reset"):
         saved = guide.reset(args.function, impl=args.dir)
-    except ValueError as error:
-        raise SystemExit(f"grimoire exercises reset: {error}") from None
     print(f"{args.function} is a stub again in {args.dir}; your version is kept in {saved}.")
     return 0
 
 
-def _ask_checker(request, command):
-    """The warm checker's exit code after printing its answer, or None when no checker answers."""
+def _ask_checker(request, command, path=None, note=""):
+    """The warm checker's exit code after printing its answer (and `note`), or None when no checker answers."""
     if not server.enabled():
         return None
-    answer = server.ask(request, server.socket_path())
+    answer = server.ask(request, path)
     if answer is None:
         return None
     if "error" in answer:
         raise SystemExit(f"grimoire exercises {command}: {answer['error']}")
     print(answer["output"], end="")
-    print(f"\n(answered by the warm checker in {answer['seconds']:.1f} s)")
+    print(f"\n(answered by the warm checker in {answer['seconds']:.1f} s{note})")
     return answer["code"]
 
 
@@ -143,8 +140,8 @@ def exercises_check(args):
     path = server.socket_path(environ=environ) if served else None
     if served and (args.section is not None or args.claim is not None):  # a check of everything uses workers
         try:
-            answer = server.ask({"job": "check", "impl": str(Path(args.dir).resolve()), "section": args.section,
-                                 "claim": args.claim}, path)
+            code = _ask_checker({"job": "check", "impl": str(Path(args.dir).resolve()), "section": args.section,
+                                 "claim": args.claim}, "check", path, "; `grimoire exercises stop` ends it")
         except KeyboardInterrupt:
             # The checker is busy with this check (maybe a loop that never ends): stop it, so the next
             # check does not queue behind it. The next check runs cold and starts a fresh checker.
@@ -154,13 +151,9 @@ def exercises_check(args):
                     os.kill(busy, signal.SIGTERM)
             print("\nStopped the check" + (f" and the warm checker running it (pid {busy})." if busy else "."), file=sys.stderr)
             return 130
-        if answer is not None and "error" in answer:
-            raise SystemExit(f"grimoire exercises check: {answer['error']}")
-        if answer is not None:
-            print(answer["output"], end="")
-            print(f"\n(answered by the warm checker in {answer['seconds']:.1f} s; `grimoire exercises stop` ends it)")
-            return answer["code"]
-    try:
+        if code is not None:
+            return code
+    with _refusing("check"):
         if args.watch:
             from .exercises import watch
 
@@ -168,8 +161,6 @@ def exercises_check(args):
         from .exercises import check as exercise_check
 
         code = exercise_check.check(args.dir, section=args.section, claim=args.claim)
-    except ValueError as error:
-        raise SystemExit(f"grimoire exercises check: {error}") from None
     if served:
         _start_checker(path, environ)  # for the next check: this process's TensorFlow cannot be handed over
     return code
@@ -196,8 +187,7 @@ def report(args):
 
 
 # Subcommands whose module parses its own arguments (`grimoire mistakes --help` shows its options).
-DELEGATED = {"conformance": "conformance", "mistakes": "mistakes", "matrix": "matrix", "numerics": "numerics", "notebooks": "notebooks",
-             "gpu": "gpu"}
+DELEGATED = ("conformance", "mistakes", "matrix", "numerics", "notebooks", "gpu")
 
 
 def build_parser():
@@ -266,7 +256,7 @@ def build_parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in DELEGATED:
-        return importlib.import_module(f"{__package__}.{DELEGATED[argv[0]]}").main(argv[1:])
+        return importlib.import_module(f"{__package__}.{argv[0]}").main(argv[1:])
     parser = build_parser()
     # `check` hands every argument it does not know to pytest (`grimoire check -n 0 -k dense`).
     args, unknown = parser.parse_known_args(argv)

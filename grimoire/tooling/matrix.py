@@ -175,9 +175,6 @@ def select_cells(tensorflow_versions, keras_versions, floors, tensorflow=None, k
     return cells
 
 
-DEFAULT_CELLS = select_cells(KNOWN_TENSORFLOW, KNOWN_KERAS, raise_floors(KNOWN_KERAS_FLOORS, project_keras_floor()))
-
-
 # PyPI's torch wheel brings CUDA libraries (about 3 GB); a cell needs the CPU build, from PyTorch's
 # own index or a local wheel: `GRIMOIRE_TORCH` names either (a requirement or a wheel's path).
 TORCH_CPU = ("torch", "--extra-index-url", "https://download.pytorch.org/whl/cpu", "--index-strategy", "unsafe-best-match")
@@ -241,6 +238,9 @@ def lookup_versions(tensorflow=None, offline=False, log=print):
     for tf in tensorflow or newest_patches(tf_versions):
         floors[tf] = keras_floor(requires_dist("tensorflow", tf))
     return tf_versions, keras_versions, raise_floors(floors, project_keras_floor())
+
+
+DEFAULT_CELLS = select_cells(*lookup_versions(offline=True))
 
 
 # --- running cells: a nox session each --------------------------------------------------------------

@@ -7,16 +7,12 @@ import json
 import time
 from pathlib import Path
 
-from .files import refuse_foreign, write_text_atomically, written_by
+from .files import refuse_foreign, write_json_atomically, write_text_atomically, written_by
+from .ledger import STATUSES
 
 MARKER = "<!-- grimoire matrix: written by `grimoire matrix`, rewritten on every run -->"
 GENERATOR = "grimoire matrix"
-SHORT_BACKEND = {"tensorflow": "tf", "jax": "jax"}
-
-
-def is_matrix_file(path):
-    """True when `path` is missing or was written by `grimoire matrix` (and so may be rewritten)."""
-    return written_by(path, GENERATOR, MARKER)
+SHORT_BACKEND = {"tensorflow": "tf"}
 
 
 def check_writable(out):
@@ -27,7 +23,7 @@ def check_writable(out):
 def read_records(out):
     """The cells of an earlier DIR/matrix.json (none if there is no such file)."""
     path = Path(out) / "matrix.json"
-    if not path.is_file() or not is_matrix_file(path):
+    if not path.is_file() or not written_by(path, GENERATOR, MARKER):
         return []
     return json.loads(path.read_text(encoding="utf-8"))["cells"]
 
@@ -37,12 +33,6 @@ def differing(records, claim_ids):
     ran = [r for r in records if r["status"] == "ran"]
     # 'not run' (outside a cell's --select) says nothing about the claim on that cell.
     return [c for c in claim_ids if len({r["claims"].get(c, "absent") for r in ran} - {"not run"}) > 1]
-
-
-def ordered_claims(records, claim_ids):
-    """Claim ids, those that differ between cells first; each group keeps catalogue order."""
-    diff = differing(records, claim_ids)
-    return diff + [c for c in claim_ids if c not in diff]
 
 
 def column(record):
@@ -78,12 +68,11 @@ def render(records, catalogue, when=None):
     when = when or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     claim_ids = list(catalogue.claims)
     lines = [MARKER, "", "# Claims matrix", "", f"Run on {when}: {len(records)} cells, {len(claim_ids)} claims.", ""]
-    statuses = ("verified", "failing", "pending", "skipped", "untested", "not run")
     lines += _table(
-        ["cell (TensorFlow / Keras / backend)", "tests", "status", "install s", "run s", *statuses],
+        ["cell (TensorFlow / Keras / backend)", "tests", "status", "install s", "run s", *STATUSES],
         [
             [column(r), ", ".join(r.get("selection", ["whole spec"])), r["status"], _secs(r, "install"), _secs(r, "run"),
-             *(r["summary"].get(s, "") for s in statuses)]
+             *(r["summary"].get(s, "") for s in STATUSES)]
             for r in records
         ],
     )
@@ -114,6 +103,5 @@ def write_matrix(out, records, catalogue, when=None):
     """Writes DIR/matrix.json and DIR/README.md atomically, refusing files it did not write."""
     out = Path(out)
     check_writable(out)
-    document = {"generator": GENERATOR, "cells": records}
-    write_text_atomically(out / "matrix.json", json.dumps(document, indent=2) + "\n")
+    write_json_atomically(out / "matrix.json", {"generator": GENERATOR, "cells": records})
     write_text_atomically(out / "README.md", render(records, catalogue, when))

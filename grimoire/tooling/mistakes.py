@@ -22,7 +22,6 @@ Example:
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -49,7 +48,6 @@ from .plant import (  # noqa: F401  (re-exported: the catalogue API lives here t
     module_path,
 )
 
-# The pytest command line this module relies on, in one place: the only coupling to the plugin.
 TIMEOUT = 900.0  # seconds per mistake; the CAM claims train a small convnet first
 
 
@@ -101,11 +99,8 @@ class Runner:
         self.lock = threading.Lock()
         self.processes = set()
 
-    def check(self, mistake, claims=None, keyword=None):
-        """Plants `mistake` in a temporary copy and runs the tests of its claims; returns a `Result`.
-
-        `keyword` (a pytest `-k` expression) narrows the tests further, for a quick check.
-        """
+    def check(self, mistake, claims=None):
+        """Plants `mistake` in a temporary copy and runs the tests of its claims; returns a `Result`."""
         named = [c for c in mistake.claims if not claims or c in claims]
         start = time.monotonic()
         workdir = tempfile.mkdtemp(prefix=f"grimoire-mistake-{mistake.id}-")
@@ -122,14 +117,14 @@ class Runner:
                     self.processes.add(process)
 
             try:
-                ran = variant.run(command(package, named, workdir, self.root, keyword), cwd=self.root, env=env,
-                                  timeout=self.timeout, started=running)
+                ran = variant.run(command(package, named, workdir, self.root), cwd=self.root, env=env,
+                                  timeout=self.timeout, started=running, ledger=Path(workdir, "ledger.json"))
             finally:
                 with self.lock:
                     self.processes.difference_update(started)
             if ran.code == "timeout":
                 return Result(mistake, "timeout", assertion=f"no verdict after {self.timeout:.0f} s", seconds=time.monotonic() - start)
-            return _verdict(mistake, named, workdir, ran.output, ran.code, time.monotonic() - start)
+            return _verdict(mistake, named, workdir, ran, time.monotonic() - start)
         except CatalogueError as error:
             return Result(mistake, "error", assertion=str(error), seconds=time.monotonic() - start)
         finally:
@@ -145,15 +140,14 @@ class Runner:
         return len(running)
 
 
-def _verdict(mistake, claims, workdir, output, returncode, seconds):
-    ledger_path = Path(workdir, "ledger.json")
-    if not ledger_path.is_file():
-        tail = [line for line in output.strip().splitlines() if line.strip()][-1:] or [f"exit code {returncode}"]
+def _verdict(mistake, claims, workdir, ran, seconds):
+    if ran.ledger is None:
+        tail = [line for line in ran.output.strip().splitlines() if line.strip()][-1:] or [f"exit code {ran.code}"]
         return Result(mistake, "error", assertion=f"no ledger written: {tail[0][:160]}", seconds=seconds)
-    statuses = {row["id"]: row["status"] for row in json.loads(ledger_path.read_text())["claims"]}
+    statuses = {row["id"]: row["status"] for row in ran.ledger["claims"]}
     failing = [c for c in claims if statuses.get(c) == "failing"]
     if failing:
-        claim, message = _first_failure(Path(workdir, "junit.xml"), output, failing)
+        claim, message = _first_failure(Path(workdir, "junit.xml"), ran.output, failing)
         return Result(mistake, "caught", claim, message, seconds)
     if not any(statuses.get(c) in ("verified", "failing") for c in claims):
         return Result(mistake, "error", assertion=f"no test of {claims} ran: {[statuses.get(c) for c in claims]}", seconds=seconds)
@@ -180,22 +174,23 @@ def _first_failure(junit, output, failing):
                 # "AssertionError:" alone (numpy's assert_allclose) says nothing: add the next line.
                 first = " ".join(said[:2]) if said and said[0].endswith(":") else (said[0] if said else "")
                 errors_test = (case.get("classname") or "").endswith("_errors")
-                found.append((errors_test, claim, _one_line(f"{case.get('name')}: {first}")))
+                found.append((errors_test, claim, one_line(f"{case.get('name')}: {first}")))
     except (OSError, ElementTree.ParseError):
         pass
     if found:
         _, claim, message = min(found, key=lambda entry: entry[0])  # stable: the first concept test
         return claim, message
     line = next((line[1:].strip() for line in output.splitlines() if line.startswith("E ")), "")
-    return failing[0], _one_line(line)
+    return failing[0], one_line(line)
 
 
-def _one_line(text, width=110):
+def one_line(text, width=110):
+    """`text` on one line, its whitespace collapsed, cut to `width` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def run(mistakes, claims=None, jobs=None, *, timeout=TIMEOUT, root=ROOT, runner=None, keywords=None):
+def run(mistakes, claims=None, jobs=None, *, timeout=TIMEOUT, root=ROOT):
     """Checks each mistake against the tests of its claims, `jobs` subprocesses at a time.
 
     Args:
@@ -203,16 +198,15 @@ def run(mistakes, claims=None, jobs=None, *, timeout=TIMEOUT, root=ROOT, runner=
         claims: optional claim ids; only the tests of these claims run.
         jobs: parallel subprocesses (default: the CPU count).
         timeout: seconds per mistake.
-        keywords: optional dict, mistake id -> pytest `-k` expression narrowing its tests.
 
     Returns:
         A list of `Result`, in the order of `mistakes`.
     """
-    runner = runner or Runner(timeout=timeout, root=root)
+    runner = Runner(timeout=timeout, root=root)
     jobs = max(1, int(jobs or os.cpu_count() or 1))
     results = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(runner.check, m, claims, (keywords or {}).get(m.id)): m.id for m in mistakes}
+        futures = {pool.submit(runner.check, m, claims): m.id for m in mistakes}
         try:
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
@@ -231,7 +225,7 @@ def format_table(results):
     """The results as an aligned text table, one mistake per line."""
     header = ("mistake", "status", "caught by", "time", "first failing assertion")
     rows = [
-        (r.mistake.id, r.status, r.claim or "-", f"{r.seconds:5.1f}s", r.assertion or (r.mistake.equivalent and f"(equivalent: {_one_line(r.mistake.equivalent, 80)})") or "-")
+        (r.mistake.id, r.status, r.claim or "-", f"{r.seconds:5.1f}s", r.assertion or (r.mistake.equivalent and f"(equivalent: {one_line(r.mistake.equivalent, 80)})") or "-")
         for r in results
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
@@ -275,9 +269,8 @@ def main(argv=None):
         print(f"No mistake is caught by claim(s) {args.claim}.", file=sys.stderr)
         return 2
     start = time.monotonic()
-    runner = Runner(timeout=args.timeout)
     try:
-        results = run(chosen, args.claim or None, args.jobs, runner=runner)
+        results = run(chosen, args.claim or None, args.jobs, timeout=args.timeout)
     except KeyboardInterrupt:
         print("\nInterrupted: stopped the running checks; temporary copies removed.", file=sys.stderr)
         return 130

@@ -33,6 +33,7 @@ import tempfile
 from pathlib import Path
 
 from . import variant
+from .ledger import OUTCOMES
 from .project import project_root, pytest_command
 
 CONFIGS = {
@@ -47,8 +48,6 @@ CONFIGS = {
 
 # Environment variables that would make two configurations the same run if inherited.
 CONTROLLED = sorted({name for env, _ in CONFIGS.values() for name in env})
-
-OUTCOMES = ("passed", "failed", "skipped", "pending")
 
 
 def run_config(name, root, out_dir, pytest_args=(), runner=variant.run):
@@ -68,11 +67,6 @@ def load_ledger(path):
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     claims = {row["id"]: (row["status"], tuple(row.get(o, 0) for o in OUTCOMES)) for row in data["claims"]}
     return claims, data.get("summary", {})
-
-
-def summary_text(summary):
-    """The summary counts as one short line: '38 verified, 0 failing, ...'."""
-    return ", ".join(f"{count} {status}" for status, count in summary.items())
 
 
 def diff_ledgers(baseline, other):
@@ -109,13 +103,12 @@ def compare(ledgers):
         differences = [] if name == names[0] or baseline is None else diff_ledgers(baseline[0], claims)
         if baseline is None and name != names[0]:
             differences = [f"no baseline ledger ({names[0]}) to compare with"]
-        rows.append((name, summary_text(summary), differences))
+        rows.append((name, ", ".join(f"{count} {status}" for status, count in summary.items()), differences))
     return rows
 
 
-def format_table(rows, seconds=None):
+def format_table(rows, seconds):
     """The rows as an aligned text table, differences indented under their configuration."""
-    seconds = seconds or {}
     width = max(len("configuration"), *(len(r[0]) for r in rows))
     lines = [f"{'configuration':<{width}}  {'time':>6}  summary / differences from {rows[0][0]}"]
     for name, summary, differences in rows:

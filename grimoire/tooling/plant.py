@@ -134,7 +134,7 @@ def _check_names(mistake, function, package):
 
     module = ast.parse(module_path(package, mistake.module).read_text(encoding="utf-8"))
     known = set(dir(builtins)) | {f"_reference_{mistake.target.split('.')[-1]}"}
-    for node in ast.walk(module):
+    for node in [*ast.walk(module), *ast.walk(function)]:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             known |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
     for node in module.body:
@@ -150,8 +150,6 @@ def _check_names(mistake, function, package):
             known.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node is not function:
             known.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            known |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
     unknown = sorted({n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - known)
     if unknown:
         raise CatalogueError(

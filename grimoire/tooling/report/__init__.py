@@ -31,13 +31,12 @@ import tempfile
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from importlib import metadata
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import benchschema as schema, variant
 from ..files import write_text_atomically
-from ..claims import Catalogue
+from ..claims import Catalogue, installed_versions
 from ..project import CATALOGUE, pytest_command
 from . import markdown, pictures
 from ..conformance import table as conformance_table
@@ -58,7 +57,6 @@ class Phase:
     status: str = "skipped"
     detail: str = ""
     seconds: float = 0.0
-    outputs: list = field(default_factory=list)
 
 
 def run(out="report", *, quick=False, phases=PHASES, root, log=print, gpu=None):
@@ -81,18 +79,22 @@ def run(out="report", *, quick=False, phases=PHASES, root, log=print, gpu=None):
         raise ValueError(f"Argument `phases` must name phases among {list(PHASES)}. Received: {unknown}")
     out = Path(out).expanduser().resolve()
     check_out(out)
-    if gpu is not None and _read_json(gpu) is None:
+    gpu_run = None if gpu is None else _read_json(gpu)
+    if gpu is not None and gpu_run is None:
         raise ReportError(f"Argument `gpu` must be the JSON file `grimoire gpu run` wrote. Received: {gpu} (missing or "
                           "not JSON). Copy gpu.json from the GPU machine, or leave --gpu out.")
     with locked(out):
         work = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.new-"))
         try:
             results = _phases(work, root, quick, phases, log)
+            if gpu_run is not None:
+                write_text_atomically(work / "gpu.json", json.dumps(gpu_run, indent=1) + "\n")
             text = markdown.readme(results, catalogue=Catalogue.load(Path(root) / CATALOGUE),
                                    ledger=_read_json(work / "ledger.json"), bench=_read_json(work / "benchmarks.json"),
                                    mistakes=_read_json(work / "mistakes.json"),
-                                   pictures=[p.name for p in work.glob("*.png")], quick=quick, versions=_versions(),
-                                   conformance=conformance_table.read(Path(root) / "conformance"), gpu=_gpu(gpu, work))
+                                   pictures=[p.name for p in work.glob("*.png")], quick=quick,
+                                   versions=installed_versions(("tensorflow", "keras", "numpy")),
+                                   conformance=conformance_table.read(Path(root) / "conformance"), gpu=gpu_run)
             write_text_atomically(work / "README.md", text)
             (work / MARKER).write_text("A folder written by `grimoire report`; the next report replaces it whole.\n")
             swap_in(work, out)
@@ -171,25 +173,27 @@ def _phases(work, root, quick, phases, log):
     return results
 
 
-def _pytest(root, args, log, *, parallel=False):
-    return _child(root, pytest_command(args, parallel=parallel), log)
+def _command_phase(name, root, command, target, log, *, missing, failed):
+    """Runs phase `name`'s `command` in `root`, its output on the terminal (Ctrl-C stops it, then goes up).
 
-
-def _child(root, command, log):
-    """Runs `command` in `root`, its output on the terminal; returns its exit code (Ctrl-C stops it, then goes up)."""
+    The phase failed, said by `missing` or `failed` (formatted with the exit `code`), when the command
+    wrote no `target` or exited with an error.
+    """
     log("  $ " + " ".join(command[1:]))
-    return variant.run(command, cwd=root, show=True).code
+    code = variant.run(command, cwd=root, show=True).code
+    if not target.is_file():
+        return Phase(name, "failed", missing.format(code=code))
+    if code != 0:
+        return Phase(name, "failed", failed.format(code=code))
+    return Phase(name, "ok")
 
 
 def spec_phase(root, work, log):
     """Runs the specification (in parallel when there are cores to spare) with the ledger as JSON."""
     target = work / "ledger.json"
-    code = _pytest(root, ["spec", "-q", "-p", "no:cacheprovider", f"--ledger-json={target}"], log, parallel=True)
-    if not target.is_file():
-        return Phase("spec", "failed", f"pytest exited with {code} and wrote no ledger")
-    if code != 0:
-        return Phase("spec", "failed", f"pytest exited with {code}: some tests failed (see the ledger)", outputs=[target])
-    return Phase("spec", "ok", outputs=[target])
+    command = pytest_command(["spec", "-q", "-p", "no:cacheprovider", f"--ledger-json={target}"])
+    return _command_phase("spec", root, command, target, log, missing="pytest exited with {code} and wrote no ledger",
+                          failed="pytest exited with {code}: some tests failed (see the ledger)")
 
 
 def benchmark_phase(root, work, quick, log):
@@ -199,49 +203,31 @@ def benchmark_phase(root, work, quick, log):
             f"--benchmark-json={target}", "--benchmark-columns=min,median,rounds"]
     if quick:
         args += ["--benchmark-quick", *schema.QUICK_PYTEST_ARGS]
-    code = _pytest(root, args, log)
-    if not target.is_file():
-        return Phase("benchmarks", "failed", f"pytest exited with {code} and wrote no benchmark JSON")
-    if code != 0:
-        return Phase("benchmarks", "failed", f"pytest exited with {code}: a benchmark's check failed", outputs=[target])
-    return Phase("benchmarks", "ok", outputs=[target])
+    return _command_phase("benchmarks", root, pytest_command(args), target, log,
+                          missing="pytest exited with {code} and wrote no benchmark JSON",
+                          failed="pytest exited with {code}: a benchmark's check failed")
 
 
 def mistakes_phase(root, work, log):
     """Plants every catalogued mistake in a copy of the reference and runs its claims' tests."""
     target = work / "mistakes.json"
-    code = _child(root, [sys.executable, "-m", "grimoire.tooling.cli", "mistakes", f"--json={target}"], log)
-    if not target.is_file():
-        return Phase("mistakes", "failed", f"grimoire mistakes exited with {code} and wrote no results")
-    if code != 0:
-        return Phase("mistakes", "failed", "a mistake survived the spec (see the table)", outputs=[target])
-    return Phase("mistakes", "ok", outputs=[target])
+    command = [sys.executable, "-m", "grimoire.tooling.cli", "mistakes", f"--json={target}"]
+    return _command_phase("mistakes", root, command, target, log,
+                          missing="grimoire mistakes exited with {code} and wrote no results",
+                          failed="a mistake survived the spec (see the table)")
 
 
 def pictures_phase(work, quick, log):
     """Draws every picture it can; one that fails is reported and the others are still drawn."""
-    phase = Phase("pictures", "ok")
     errors = []
     for name, draw in pictures.PICTURES:
         log(f"  drawing {name} ...")
         try:
-            phase.outputs.append(draw(work, quick))
+            draw(work, quick)
         except Exception as error:
             errors.append(f"{name}: {type(error).__name__}: {error}")
             log(f"  {name} failed: {type(error).__name__}: {error}")
-    if errors:
-        phase.status, phase.detail = "failed", "; ".join(errors)
-    return phase
-
-
-def _gpu(path, work):
-    """The GPU run's JSON (copied into the report as gpu.json), or None when there is none."""
-    if path is None:
-        return None
-    data = _read_json(Path(path))
-    if data is not None:
-        write_text_atomically(work / "gpu.json", json.dumps(data, indent=1) + "\n")
-    return data
+    return Phase("pictures", "failed", "; ".join(errors)) if errors else Phase("pictures", "ok")
 
 
 def _read_json(path):
@@ -250,13 +236,3 @@ def _read_json(path):
     except (OSError, ValueError):
         return None
 
-
-def _versions():
-    """The libraries' versions, read without importing them (no TensorFlow start-up for a README)."""
-    found = {}
-    for name in ("tensorflow", "keras", "numpy"):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return found

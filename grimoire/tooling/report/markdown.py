@@ -5,6 +5,9 @@ import platform
 import time
 
 from .. import benchschema as schema
+from ..conformance import table as conformance_table
+from ..ledger import OUTCOMES
+from ..mistakes import one_line
 
 PICTURES = {
     "roofline.png": "Benchmarks against the measured roof",
@@ -106,11 +109,6 @@ def target_ratios(rows, device="cpu"):
 # --- writing --------------------------------------------------------------------------------------
 
 
-def one_line(text, width=150):
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def ledger_markdown(ledger, catalogue):
     """The claim ledger by section as Markdown tables (status, tests, claim id, the claim in one line)."""
     rows = {row["id"]: row for row in ledger.get("claims", [])}
@@ -125,8 +123,9 @@ def ledger_markdown(ledger, catalogue):
         lines += [f"### {key}. {title}", "", "| status | tests | claim | statement |", "|---|---|---|---|"]
         for claim in claims:
             row = rows.get(claim.id, {})
-            tests = ", ".join(f"{row[o]} {o}" for o in ("passed", "failed", "skipped", "pending") if row.get(o))
-            lines.append(f"| {row.get('status', 'not run')} | {tests or '-'} | `{claim.id}` | {one_line(claim.statement)} |")
+            tests = ", ".join(f"{row[o]} {o}" for o in OUTCOMES if row.get(o))
+            lines.append(f"| {row.get('status', 'not run')} | {tests or '-'} | `{claim.id}` | "
+                         f"{one_line(claim.statement, 150)} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -208,9 +207,7 @@ def mistakes_markdown(results):
 
 def conformance_markdown(document):
     """The table `grimoire conformance` wrote, under the report's own heading (it is not re-run here)."""
-    from ..conformance import table
-
-    body = table.render(document).split("\n", 4)[4]  # without the marker and the page title
+    body = conformance_table.render(document).split("\n", 4)[4]  # without the marker and the page title
     return ("From the last `grimoire conformance` run (`conformance/`); run it again for a new column.\n\n"
             + body.replace("\n## ", "\n### "))
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ... import cam
 from ..files import replacing
+from .plots import pyplot
 
 METHODS = {
     "Grad-CAM": cam.grad_cam,
@@ -42,10 +43,7 @@ def figure_methods(model, images, labels, *, path=None, steps=16, class_names=No
     Returns:
         The matplotlib `Figure`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     images = np.asarray(images, dtype=np.float32)
     labels = np.asarray(labels)
@@ -85,12 +83,7 @@ def figure_methods(model, images, labels, *, path=None, steps=16, class_names=No
         plot.legend(fontsize=6, loc="upper right")
     figure.tight_layout()
     if path is not None:
-        _save(figure, Path(path), dpi)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with replacing(path) as temporary:  # never a half-written file
+            figure.savefig(temporary, dpi=dpi, format="png")
     return figure
-
-
-def _save(figure, path, dpi):
-    """Writes the PNG through a temporary file beside `path` (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(path) as temporary:
-        figure.savefig(temporary, dpi=dpi, format="png")

@@ -9,13 +9,21 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
+    """Matplotlib's pyplot on the Agg backend."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no window
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(plt, fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
 
 
 def roofline(rows, peak_gflops, copy_gbs, path):
@@ -36,7 +44,7 @@ def roofline(rows, peak_gflops, copy_gbs, path):
     Returns:
         The path written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     with_intensity = [r for r in rows if r.get("intensity") and r.get("gflops")]
     models = [r for r in rows if not r.get("intensity") and r.get("gflops")]
     fig, axes = plt.subplots(1, 2 if models else 1, figsize=(14 if models else 8, 6), squeeze=False)
@@ -70,10 +78,7 @@ def roofline(rows, peak_gflops, copy_gbs, path):
         ax.invert_yaxis()
         ax.set(xlabel="GFLOP/s (forward-pass FLOPs / time)", title="Whole models")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def heatmap_grid(images, heatmaps, path, *, boxes=None, titles=None, alpha=0.45, scale=4):
@@ -93,7 +98,7 @@ def heatmap_grid(images, heatmaps, path, *, boxes=None, titles=None, alpha=0.45,
     """
     from ...cam import overlay  # the curriculum's overlay; TensorFlow starts only when a heatmap is drawn
 
-    plt = _pyplot()
+    plt = pyplot()
     n = len(images)
     fig, axes = plt.subplots(1, n, figsize=(scale * n * 0.6, scale * 0.7), squeeze=False)
     for i, ax in enumerate(axes[0]):
@@ -105,10 +110,7 @@ def heatmap_grid(images, heatmaps, path, *, boxes=None, titles=None, alpha=0.45,
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def filters_before_after(before, after, path):
@@ -121,7 +123,7 @@ def filters_before_after(before, after, path):
     Returns:
         The path written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     before, after = np.asarray(before), np.asarray(after)
     filters = before.shape[-1]
     fig, axes = plt.subplots(2, filters, figsize=(0.8 * filters, 2.2), squeeze=False)
@@ -135,7 +137,4 @@ def filters_before_after(before, after, path):
             ax.set_yticks([])
         axes[row, 0].set_ylabel(name, fontsize=9)
     fig.suptitle("First conv layer filters (red positive, blue negative)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
