@@ -369,7 +369,12 @@ def main(argv=None):
         summary = ", ".join(f"{n} {k}" for k, n in record["summary"].items() if n)
         print(f"[{i}/{len(cells)}] {cell.name}: {record['status']} (install {s.get('install', 0):.0f} s, "
               f"run {s.get('run', 0):.0f} s) {summary}", flush=True)
-        matrix_report.write_matrix(out, kept + records, catalogue)  # after every cell: a long run leaves partial results
+        try:  # after every cell: a long run leaves partial results
+            matrix_report.write_matrix(out, kept + records, catalogue)
+        except OSError as error:  # a full disk: the write is atomic, so the previous table is whole
+            print(f"grimoire matrix: could not write the table to {out} ({error}); the previous one is kept. "
+                  "Free some space, or pass another --out.", file=sys.stderr)
+            return 2
     print(f"wrote {out / 'matrix.json'} and {out / 'README.md'}")
     return 0 if all(r["status"] == "ran" for r in records) else 1
 

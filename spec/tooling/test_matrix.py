@@ -220,6 +220,16 @@ def test_ctrl_c_keeps_the_cells_already_run_and_says_so(tmp_path, capsys, monkey
     assert [r["cell"] for r in cells] == ["tf2.16.2-keras3.8.0-tensorflow"]
 
 
+def test_a_table_that_cannot_be_written_is_said_in_one_line(tmp_path, capsys, monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matrix, "run_cell", lambda cell, *args: matrix._record(cell, (), "ran", "logs/x.run.log"))
+    monkeypatch.setattr(matrix_report, "write_matrix", full_disk)
+    assert matrix.main(["--offline", "--tensorflow", "2.16.2", "--backend", "tensorflow", "--out", str(tmp_path)]) == 2
+    assert "No space left on device); the previous one is kept" in capsys.readouterr().err
+
+
 def test_a_cell_runs_the_spec_with_the_workers_asked_for(tmp_path):
     """A cell uses xdist's `-n` as given (serial with 0), and writes its ledger where asked."""
     ledger = tmp_path / "cell.json"
