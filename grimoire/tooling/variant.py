@@ -25,7 +25,7 @@ class Run:
 
 
 def run(command, *, cwd, env=None, log=None, timeout=None, ledger=None, started=None, show=False, own_group=True):
-    """Runs `command` in its own process group and waits for it.
+    """Runs `command` (in a process group of its own, unless `own_group=False`) and waits for it.
 
     Args:
         command: the command line (a list), usually from `project.pytest_command`.

@@ -65,7 +65,6 @@ def test_a_peer_error_is_told_from_a_computed_difference_and_from_a_broken_test(
 
 
 def test_the_kind_of_model_a_peer_raised_on_is_read_back_from_its_message():
-
     for kind in ("", *shared.KINDS):
         for error in (ValueError("no: really"), StopIteration()):  # a first line loses the trailing space
             message = shared.raised("p", error, kind).strip()

@@ -123,7 +123,7 @@ RECORDS = [
 ]
 
 
-def test_claims_that_differ_come_first_in_catalogue_order():
+def test_the_claims_that_differ_between_cells_are_found_in_catalogue_order():
     assert matrix_report.differing(RECORDS, list(CLAIMS)) == ["by-backend", "by-release"]
 
 

@@ -227,3 +227,17 @@ def test_the_readme_has_the_mistakes_table_with_survivors_in_bold():
     assert "## Mistakes caught" in text and "**1 of 2 mistakes caught**, 1 equivalent" in text
     assert "| `dense-forgets-bias` | A | caught | `dense-params-example` | assert 96 == 128 | 56 s |" in text
     assert "| `conv-flips-kernel` | D | **survived** | - | - | 66 s |" in text
+
+
+def test_a_picture_that_fails_half_way_leaves_the_previous_one_whole(tmp_path):
+    """Every PNG the report draws goes through `plots.save_png`: a temporary file, then a rename."""
+    class HalfWritten:
+        def savefig(self, target, **kwargs):
+            Path(target).write_bytes(b"half a picture")
+            raise OSError(28, "No space left on device")
+
+    path = tmp_path / "roofline.png"
+    path.write_bytes(b"the previous picture")
+    with pytest.raises(OSError, match="No space left"):
+        plots.save_png(HalfWritten(), path)
+    assert path.read_bytes() == b"the previous picture" and list(tmp_path.iterdir()) == [path]

@@ -57,8 +57,8 @@ def _assert_gone(pid):
 
 
 def test_a_run_inside_a_run_is_stopped_with_the_outer_one(tmp_path):
-    """A matrix cell: nox (the outer run) runs the spec's pytest (the inner one) in its own group,
-    so the cell's time limit or Ctrl-C stops the inner run too, instead of orphaning it."""
+    """A matrix cell: nox (the outer run) runs the spec's pytest (the inner one) inside nox's own
+    group, so the cell's time limit or Ctrl-C stops the inner run too, instead of orphaning it."""
     marker = tmp_path / "inner.pid"
     inner = ("from grimoire.tooling import variant\n"
              "import sys\n"

@@ -9,13 +9,11 @@ Example (not run: it needs a trained model):
     figure_methods(model, images[:4], labels[:4], path="report/cam_methods.png")
 """
 
-from pathlib import Path
 
 import numpy as np
 
 from ... import cam
-from ..files import replacing
-from .plots import pyplot
+from .plots import pyplot, save_png
 
 METHODS = {
     "Grad-CAM": cam.grad_cam,
@@ -83,7 +81,5 @@ def figure_methods(model, images, labels, *, path=None, steps=16, class_names=No
         plot.legend(fontsize=6, loc="upper right")
     figure.tight_layout()
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with replacing(path) as temporary:  # never a half-written file
-            figure.savefig(temporary, dpi=dpi, format="png")
+        save_png(figure, path, dpi)
     return figure

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import replacing
+
 
 def pyplot():
     """Matplotlib's pyplot on the Agg backend."""
@@ -19,9 +21,17 @@ def pyplot():
     return plt
 
 
+def save_png(figure, path, dpi=110):
+    """Writes `figure` as a PNG through a temporary file beside `path` (never a half-written picture)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, format="png")
+    return Path(path)
+
+
 def _save(plt, fig, path):
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_png(fig, path)
     plt.close(fig)
     return Path(path)
 
